@@ -1,0 +1,275 @@
+import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseSources } from '@inlet/config';
+import { createEventQueue, createRedis, type EventJob, EventProducer, jobIdFor } from '@inlet/queue';
+import { startRedisServer, testRedisUrl, uniqueQueue } from '@inlet/testkit';
+import { serve } from '@hono/node-server';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from './app.js';
+
+const logger = pino({ level: 'silent' });
+const GITHUB_SECRET = "It's a Secret to Everybody";
+const SW_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const SW_TIMESTAMP = 1614265330;
+
+const sources = parseSources(
+  {
+    sources: {
+      github: { provider: 'github', secrets: ['env:TEST_GITHUB_SECRET'] },
+      acme: { provider: 'standard-webhooks', secrets: ['whsec_b2xkIHNlY3JldCBvbGQgc2VjcmV0', SW_SECRET] },
+      stripe: { provider: 'stripe', secrets: ['whsec_test'] },
+      custom: { provider: 'hmac', secrets: ['s3cret'], header: 'X-Signature', prefix: 'sha256=', maxBodyBytes: 64 },
+      keyed: { provider: 'hmac', secrets: ['k'], header: 'X-Sig', idempotency: { jsonPointer: '/data/id' } },
+    },
+  },
+  { env: { TEST_GITHUB_SECRET: GITHUB_SECRET } },
+);
+
+function signed(sourceName: string, body: string, options: { timestamp?: number; id?: string; secret?: string } = {}) {
+  const source = sources.get(sourceName);
+  if (!source) throw new Error(`no source ${sourceName}`);
+  return source.provider.sign(
+    {
+      body,
+      secret: options.secret ?? source.settings.secrets[0] ?? '',
+      timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
+      id: options.id ?? 'delivery-1',
+    },
+    source.settings,
+  );
+}
+
+describe('ingest with real Redis', () => {
+  const names = uniqueQueue();
+  const connection = createRedis(testRedisUrl(), 'producer');
+  const queue = createEventQueue(connection, names);
+  const producer = new EventProducer(queue, connection);
+  let clock = Date.now();
+  const app = createApp({ sources, producer, logger, now: () => clock });
+
+  const post = (source: string, body: string, headers: Record<string, string>) =>
+    app.request(`/webhooks/${source}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+  const jobCount = async () => (await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed')).waiting ?? 0;
+
+  beforeAll(async () => {
+    await queue.waitUntilReady();
+  });
+  afterAll(async () => {
+    await queue.obliterate({ force: true });
+    await producer.close();
+  });
+
+  it('accepts the GitHub docs example and queues the raw body byte-exact', async () => {
+    clock = Date.now();
+    const body = 'Hello, World!';
+    const response = await post('github', body, {
+      'X-Hub-Signature-256': 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17',
+      'X-GitHub-Delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+      'X-GitHub-Event': 'push',
+      Authorization: 'Bearer must-not-be-stored',
+    });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ id: '72d3162e-cc78-11e3-81ab-4c9367dc0958' });
+    const job = await queue.getJob(jobIdFor('github', '72d3162e-cc78-11e3-81ab-4c9367dc0958'));
+    const data = job?.data as EventJob;
+    expect(data.body).toBe(body);
+    expect(data.eventType).toBe('push');
+    expect(data.receivedAt).toBe(clock);
+    expect(data.headers['x-github-event']).toBe('push');
+    expect(data.headers.authorization).toBeUndefined();
+    expect(data.headers['x-hub-signature-256']).toBeUndefined();
+  });
+
+  it('accepts the official Standard Webhooks vector with the second of two secrets', async () => {
+    clock = SW_TIMESTAMP * 1000 + 10_000;
+    const response = await post('acme', '{"test": 2432232314}', {
+      'webhook-id': 'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      'webhook-timestamp': String(SW_TIMESTAMP),
+      'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ id: 'msg_p5jXN8AQM9LWM0D4loKWxJek' });
+  });
+
+  describe('refusals enqueue nothing', () => {
+    const body = '{"id":"evt_1","type":"invoice.paid"}';
+    const cases: Array<[string, () => Promise<Response>, number, string]> = [
+      ['tampered body', () => post('stripe', `${body} `, signed('stripe', body)), 401, 'invalid_signature'],
+      ['wrong secret', () => post('stripe', body, signed('stripe', body, { secret: 'whsec_wrong' })), 401, 'invalid_signature'],
+      [
+        'stale timestamp',
+        () => post('stripe', body, signed('stripe', body, { timestamp: Math.floor(Date.now() / 1000) - 301 })),
+        401,
+        'timestamp_out_of_tolerance',
+      ],
+      [
+        'future timestamp',
+        () => post('stripe', body, signed('stripe', body, { timestamp: Math.floor(Date.now() / 1000) + 301 })),
+        401,
+        'timestamp_out_of_tolerance',
+      ],
+      ['missing signature header', () => post('stripe', body, {}), 401, 'missing_signature'],
+      ['malformed signature header', () => post('stripe', body, { 'Stripe-Signature': 't=abc,v1=zz' }), 401, 'invalid_signature'],
+      ['unknown source', () => post('nope', body, {}), 404, 'unknown_source'],
+      ['GET on a source', () => app.request('/webhooks/stripe'), 405, 'method_not_allowed'],
+      ['oversize body', () => post('custom', 'x'.repeat(65), signed('custom', 'x'.repeat(65))), 413, 'payload_too_large'],
+      [
+        'binary media type',
+        () => app.request('/webhooks/stripe', { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } }),
+        415,
+        'unsupported_media_type',
+      ],
+      ['idempotency pointer missing', () => post('keyed', '{"data":{}}', signed('keyed', '{"data":{}}')), 400, 'invalid_payload'],
+    ];
+    it.each(cases)('%s', async (_name, send, status, code) => {
+      clock = Date.now();
+      const before = await jobCount();
+      const response = await send();
+      expect(response.status).toBe(status);
+      const payload = (await response.json()) as { error: { code: string; message: string } };
+      expect(payload.error.code).toBe(code);
+      expect(payload.error.message.length).toBeGreaterThan(0);
+      expect(JSON.stringify(payload)).not.toContain('whsec_test');
+      expect(await jobCount()).toBe(before);
+    });
+  });
+
+  it('answers 405 with an Allow header', async () => {
+    const response = await app.request('/webhooks/stripe', { method: 'PUT' });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+  });
+
+  it('refuses a body that is not UTF-8', async () => {
+    clock = Date.now();
+    const bytes = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
+    const response = await app.request('/webhooks/custom', { method: 'POST', body: bytes, headers: { 'x-signature': 'sha256=00' } });
+    expect(response.status).toBe(400);
+  });
+
+  it('takes the event id from the configured JSON pointer', async () => {
+    clock = Date.now();
+    const body = '{"data":{"id":"order-77"}}';
+    const response = await post('keyed', body, signed('keyed', body));
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ id: 'order-77' });
+  });
+
+  it('falls back to the SHA-256 of the body', async () => {
+    clock = Date.now();
+    const body = '{"hello":"world"}';
+    const response = await post('custom', body, signed('custom', body));
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    expect(id).toBe('sha256:93a23971a914e5eacbf0a8d25154cda309c3c1c72fbb9914d47c60f3cb681588');
+    expect(await queue.getJob(jobIdFor('custom', id))).toBeDefined();
+  });
+
+  it('keeps one job for the same delivery sent 20 times, some at once', async () => {
+    clock = Date.now();
+    const body = '{"id":"evt_dup","type":"charge.succeeded"}';
+    const send = async () => {
+      const response = await post('stripe', body, signed('stripe', body));
+      expect(response.status).toBe(202);
+      expect(await response.json()).toEqual({ id: 'evt_dup' });
+    };
+    const before = await jobCount();
+    await Promise.all(Array.from({ length: 10 }, send));
+    for (let i = 0; i < 10; i += 1) await send();
+    expect(await jobCount()).toBe(before + 1);
+  });
+
+  it('reports health and readiness', async () => {
+    expect((await app.request('/healthz')).status).toBe(200);
+    expect((await app.request('/readyz')).status).toBe(200);
+    const missing = await app.request('/nowhere');
+    expect(missing.status).toBe(404);
+  });
+});
+
+describe('ingest over a real socket', () => {
+  it('answers 413 from Content-Length before the body arrives', async () => {
+    const connection = createRedis(testRedisUrl(), 'producer');
+    const names = uniqueQueue();
+    const producer = new EventProducer(createEventQueue(connection, names), connection);
+    const app = createApp({ sources, producer, logger });
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/webhooks/stripe',
+          headers: { 'content-type': 'application/json', 'content-length': String(50 * 1024 * 1024) },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        });
+        req.on('error', reject);
+        // Send a sliver of the announced 50 MB and never the rest.
+        req.write('{"id":"evt_big"');
+      });
+      expect(status).toBe(413);
+    } finally {
+      server.close();
+      await producer.queue.obliterate({ force: true });
+      await producer.close();
+    }
+  });
+});
+
+describe('ingest while Redis is away', () => {
+  it('answers 503 with Retry-After fast, then 202 once Redis is back', async () => {
+    const redis = await startRedisServer();
+    const connection = createRedis(redis.url, 'producer');
+    const producer = new EventProducer(createEventQueue(connection, uniqueQueue()), connection);
+    const app = createApp({ sources, producer, logger });
+    const body = '{"id":"evt_outage","type":"invoice.paid"}';
+    const send = () =>
+      app.request('/webhooks/stripe', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', ...signed('stripe', body) },
+      });
+    try {
+      await producer.queue.waitUntilReady();
+      expect((await send()).status).toBe(202);
+
+      await redis.kill();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = performance.now();
+      const response = await send();
+      const elapsed = performance.now() - started;
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+      expect(elapsed).toBeLessThan(1000);
+      expect((await app.request('/readyz')).status).toBe(503);
+
+      await redis.start();
+      const back = await (async () => {
+        for (let i = 0; i < 100; i += 1) {
+          const again = await send();
+          if (again.status === 202) return again;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return send();
+      })();
+      expect(back.status).toBe(202);
+    } finally {
+      await producer.close();
+      await redis.stop();
+    }
+  });
+});

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import type { Source, Sources } from '@inlet/config';
+import { type EventProducer, QueueUnavailableError } from '@inlet/queue';
+import { type DeliveryRequest, PayloadError, SignatureError } from '@inlet/signatures';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import { IngestError, statusFor } from './errors.js';
+import { deriveEventId } from './event-id.js';
+import { storedHeaders } from './stored-headers.js';
+
+export interface IngestDeps {
+  readonly sources: Sources;
+  readonly producer: EventProducer;
+  readonly logger: Logger;
+  /** Clock in ms, injectable for tests. */
+  readonly now?: () => number;
+}
+
+type AppEnv = { Variables: { source: Source; requestId: string } };
+
+/** Seconds a sender should wait before retrying when the queue cannot take events. */
+const RETRY_AFTER_SECONDS = 5;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function acceptedMediaType(contentType: string | undefined): boolean {
+  if (!contentType) return true;
+  const type = contentType.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  return (
+    type === '' ||
+    type === 'application/json' ||
+    (type.startsWith('application/') && type.endsWith('+json')) ||
+    type === 'application/x-www-form-urlencoded' ||
+    type.startsWith('text/')
+  );
+}
+
+function credentialHeadersOf(source: Source): ReadonlySet<string> {
+  const names = [...source.provider.credentialHeaders];
+  // The generic scheme's signature header is named in the source's own settings.
+  const configured = source.settings.header;
+  if (typeof configured === 'string') names.push(configured);
+  return new Set(names.map((name) => name.toLowerCase()));
+}
+
+export function createApp(deps: IngestDeps): Hono<AppEnv> {
+  const now = deps.now ?? Date.now;
+  const app = new Hono<AppEnv>();
+
+  const limits = new Map<string, MiddlewareHandler<AppEnv>>();
+  const credentials = new Map<string, ReadonlySet<string>>();
+  for (const source of deps.sources.values()) {
+    limits.set(
+      source.name,
+      bodyLimit({
+        maxSize: source.maxBodyBytes,
+        onError: () => {
+          throw new IngestError('payload_too_large', `The body is larger than ${source.maxBodyBytes} bytes.`);
+        },
+      }),
+    );
+    credentials.set(source.name, credentialHeadersOf(source));
+  }
+
+  app.use(async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    c.set('requestId', requestId);
+    c.header('X-Request-Id', requestId);
+    await next();
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const redis = await deps.producer.ping();
+    return c.json({ status: redis ? 'ready' : 'unavailable', redis }, redis ? 200 : 503);
+  });
+
+  app.post(
+    '/webhooks/:source',
+    async (c, next) => {
+      const source = deps.sources.get(c.req.param('source'));
+      if (!source) throw new IngestError('unknown_source', 'No source with this name is configured.');
+      if (!acceptedMediaType(c.req.header('content-type'))) {
+        throw new IngestError('unsupported_media_type', 'Send the body as JSON, form fields or text.');
+      }
+      c.set('source', source);
+      await next();
+    },
+    (c, next) => {
+      const limit = limits.get(c.var.source.name);
+      if (!limit) throw new Error(`no body limit for source ${c.var.source.name}`);
+      return limit(c, next);
+    },
+    async (c) => {
+      const started = performance.now();
+      const source = c.var.source;
+      const rawBody = Buffer.from(await c.req.arrayBuffer());
+      let text: string;
+      try {
+        text = utf8.decode(rawBody);
+      } catch {
+        throw new IngestError('invalid_payload', 'The body is not valid UTF-8 text.');
+      }
+      if (text.includes('\u0000')) throw new IngestError('invalid_payload', 'The body contains a NUL character.');
+
+      const request: DeliveryRequest = { rawBody, text, header: (name) => c.req.header(name), now: now() };
+      let verified: Awaited<ReturnType<Source['provider']['verify']>>;
+      try {
+        verified = await source.provider.verify(request, source.settings);
+      } catch (error) {
+        if (error instanceof SignatureError || error instanceof PayloadError) {
+          throw new IngestError(error.code, error.message);
+        }
+        throw error;
+      }
+      if (verified.handshake) {
+        const { body, contentType, status } = verified.handshake;
+        return c.body(body, status, { 'Content-Type': contentType });
+      }
+
+      const eventId = deriveEventId(request, verified.eventId, source.idempotency);
+      try {
+        await deps.producer.enqueue({
+          source: source.name,
+          eventId,
+          eventType: verified.eventType ?? null,
+          headers: storedHeaders(c.req.raw.headers, credentials.get(source.name) ?? new Set()),
+          body: text,
+          receivedAt: request.now,
+        });
+      } catch (error) {
+        if (error instanceof QueueUnavailableError) {
+          deps.logger.warn({ requestId: c.var.requestId, source: source.name, err: error.message }, 'enqueue failed');
+          throw new IngestError('unavailable', 'The queue cannot take events right now; retry later.', RETRY_AFTER_SECONDS);
+        }
+        throw error;
+      }
+      deps.logger.info(
+        { requestId: c.var.requestId, source: source.name, eventId, status: 202, ms: performance.now() - started },
+        'accepted',
+      );
+      return c.json({ id: eventId }, 202);
+    },
+  );
+
+  app.all('/webhooks/:source', (c) => {
+    c.header('Allow', 'POST');
+    throw new IngestError('method_not_allowed', 'Deliveries must be sent with POST.');
+  });
+
+  const errorResponse = (c: Context<AppEnv>, error: IngestError) => {
+    if (error.retryAfterSeconds !== undefined) c.header('Retry-After', String(error.retryAfterSeconds));
+    return c.json({ error: { code: error.code, message: error.message } }, statusFor(error.code));
+  };
+
+  app.notFound((c) => errorResponse(c, new IngestError('not_found', 'There is nothing at this path.')));
+
+  app.onError((error, c) => {
+    if (!(error instanceof IngestError)) {
+      deps.logger.error({ requestId: c.var.requestId, err: error }, 'unhandled error');
+      return errorResponse(c, new IngestError('internal_error', 'The delivery could not be processed.'));
+    }
+    if (error.code !== 'unavailable') {
+      const fields = { requestId: c.var.requestId, source: c.req.param('source'), code: error.code };
+      deps.logger.info({ ...fields, status: statusFor(error.code) }, 'refused');
+    }
+    return errorResponse(c, error);
+  });
+
+  return app;
+}

@@ -1,0 +1,45 @@
+import { ConfigError, loadSources } from '@inlet/config';
+import { createEventQueue, createRedis, EventProducer } from '@inlet/queue';
+import { serve } from '@hono/node-server';
+import { pino } from 'pino';
+import { createApp } from './app.js';
+import { parseIngestEnv } from './env.js';
+
+async function main(): Promise<void> {
+  const env = parseIngestEnv();
+  const logger = pino({ level: env.LOG_LEVEL, base: { app: 'ingest' } });
+  const sources = await loadSources(env.INLET_SOURCES);
+  const connection = createRedis(env.REDIS_URL, 'producer');
+  connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const queue = createEventQueue(connection, { name: env.INLET_QUEUE, prefix: env.INLET_QUEUE_PREFIX });
+  queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+  const producer = new EventProducer(queue, connection);
+  const app = createApp({ sources, producer, logger });
+
+  const server = serve({ fetch: app.fetch, port: env.PORT }, (info) => {
+    logger.info({ port: info.port, sources: [...sources.keys()] }, 'ingest listening');
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'ingest stopping');
+    server.close(() => {
+      producer.close().finally(() => process.exit(0));
+    });
+    // Idle keep-alive connections would hold close() open.
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`inlet ingest: ${error.message}\n`);
+  } else {
+    process.stderr.write(`inlet ingest: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

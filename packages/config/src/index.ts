@@ -1,0 +1,20 @@
+export { ConfigError } from './errors.js';
+export {
+  booleanFromEnv,
+  commonEnv,
+  databaseEnv,
+  databaseUrlSchema,
+  parseEnv,
+  portSchema,
+  redisUrlSchema,
+} from './env.js';
+export {
+  commonSourceShape,
+  type Idempotency,
+  idempotencySchema,
+  loadSources,
+  parseSources,
+  type Source,
+  type Sources,
+  sourceNameSchema,
+} from './sources.js';

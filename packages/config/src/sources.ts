@@ -1,0 +1,124 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type BaseSourceOptions, getProvider, type Provider, providerNames } from '@inlet/signatures';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { issuePath } from './format-issue.js';
+
+export const sourceNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must match ^[a-z0-9][a-z0-9_-]{0,62}$');
+
+export const idempotencySchema = z.union([
+  z.strictObject({ header: z.string().min(1) }),
+  z.strictObject({ jsonPointer: z.string().regex(/^(\/[^/]*)+$/, 'must be a JSON pointer such as /id') }),
+]);
+export type Idempotency = z.infer<typeof idempotencySchema>;
+
+/** Fields every source accepts, whatever its provider. */
+export const commonSourceShape = {
+  provider: z.enum(providerNames as [string, ...string[]], {
+    message: `must be one of: ${providerNames.join(', ')}`,
+  }),
+  secrets: z.array(z.string().min(1, 'must not be empty')).min(1, 'needs at least one secret'),
+  toleranceSeconds: z.number().int().positive().max(7 * 24 * 3600).default(300),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  idempotency: idempotencySchema.optional(),
+};
+
+const sourcesFileSchema = z.strictObject({
+  sources: z.record(z.string(), z.looseObject({ provider: commonSourceShape.provider })),
+});
+
+export interface Source {
+  readonly name: string;
+  readonly provider: Provider;
+  /** The source's options with secrets resolved: what the provider's verifier reads. */
+  readonly settings: BaseSourceOptions & Readonly<Record<string, unknown>>;
+  readonly maxBodyBytes: number;
+  readonly idempotency: Idempotency | undefined;
+}
+
+export type Sources = ReadonlyMap<string, Source>;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Resolves `env:NAME` to the variable's value; an unset or empty one is an error. */
+function resolveSecret(value: string, env: Env): string | { error: string } {
+  if (!value.startsWith('env:')) return value;
+  const name = value.slice(4);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return { error: `"${value}" is not a valid env:NAME reference` };
+  const resolved = env[name];
+  if (resolved === undefined || resolved === '') return { error: `environment variable ${name} is not set` };
+  return resolved;
+}
+
+/** Validates a parsed sources document. `file` only labels errors. */
+export function parseSources(document: unknown, options: { env?: Env; file?: string } = {}): Sources {
+  const env = options.env ?? process.env;
+  const fail = (field: string, detail: string): never => {
+    throw new ConfigError(field, detail, options.file);
+  };
+  const top = sourcesFileSchema.safeParse(document);
+  if (!top.success) {
+    const issue = top.error.issues[0];
+    if (!issue) return fail('(root)', 'invalid');
+    return fail(issuePath([], issue), issue.message);
+  }
+  const sources = new Map<string, Source>();
+  for (const [name, raw] of Object.entries(top.data.sources)) {
+    const at = ['sources', name];
+    if (!sourceNameSchema.safeParse(name).success) {
+      fail(`sources.${name}`, 'a source name must match ^[a-z0-9][a-z0-9_-]{0,62}$');
+    }
+    const provider = getProvider(raw.provider);
+    if (!provider) return fail(`sources.${name}.provider`, `unknown provider "${raw.provider}"`);
+    const schema = z.strictObject({ ...commonSourceShape, ...provider.optionsSchema.shape });
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      if (!issue) return fail(`sources.${name}`, 'invalid');
+      const detail = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
+      return fail(issuePath(at, issue), detail);
+    }
+    const secrets = parsed.data.secrets.map((value, index) => {
+      const resolved = resolveSecret(value, env);
+      return typeof resolved === 'string' ? resolved : fail(`sources.${name}.secrets[${index}]`, resolved.error);
+    });
+    sources.set(name, {
+      name,
+      provider,
+      settings: { ...parsed.data, secrets },
+      maxBodyBytes: parsed.data.maxBodyBytes,
+      idempotency: parsed.data.idempotency,
+    });
+  }
+  return sources;
+}
+
+/** Reads and validates the sources file; every problem is a ConfigError naming the file and field. */
+export async function loadSources(file: string, options: { env?: Env } = {}): Promise<Sources> {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      'INLET_SOURCES',
+      code === 'ENOENT' ? `sources file ${absolute} does not exist` : `cannot read ${absolute} (${code ?? 'error'})`,
+    );
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError('(root)', `not valid JSON: ${(error as Error).message}`, absolute);
+  }
+  return parseSources(document, { ...options, file: absolute });
+}

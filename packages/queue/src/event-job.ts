@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/** An accepted delivery as it travels through Redis. Read back with this schema, never trusted as-is. */
+export const eventJobSchema = z.object({
+  source: z.string().min(1),
+  eventId: z.string().min(1),
+  eventType: z.string().nullable(),
+  /** Request headers worth keeping, lower-cased, credentials removed. */
+  headers: z.record(z.string(), z.string()),
+  /** The raw body, byte-exact (ingest only accepts UTF-8 bodies). */
+  body: z.string(),
+  /** When ingest accepted the delivery, in milliseconds since the epoch. */
+  receivedAt: z.number().int().nonnegative(),
+});
+export type EventJob = z.infer<typeof eventJobSchema>;
+
+const SAFE_ID = /^[A-Za-z0-9._~!$&'()*+,;=@-]+$/;
+const MAX_JOB_ID_LENGTH = 200;
+
+/**
+ * The BullMQ jobId of an event: unique per (source, event id), free of ":" (BullMQ reserves it) and
+ * never an integer. Readable where the id allows it, a digest where it is long or unusual.
+ */
+export function jobIdFor(source: string, eventId: string): string {
+  // Source names cannot contain "/", so the separator keeps the mapping one-to-one.
+  const readable = `${source}/${eventId}`;
+  if (SAFE_ID.test(eventId) && readable.length <= MAX_JOB_ID_LENGTH) return readable;
+  const digest = createHash('sha256').update(eventId).digest('base64url');
+  // "/" never appears in a readable event id, so "//" marks the digest form and cannot collide.
+  return `${source}//${digest}`;
+}

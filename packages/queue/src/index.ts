@@ -1,0 +1,10 @@
+export { type EventJob, eventJobSchema, jobIdFor } from './event-job.js';
+export {
+  createEventQueue,
+  type EnqueueOptions,
+  EventProducer,
+  eventJobOptions,
+  type QueueNames,
+  QueueUnavailableError,
+} from './queue.js';
+export { createRedis, type RedisRole } from './redis.js';

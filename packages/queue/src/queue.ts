@@ -1,0 +1,88 @@
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type EventJob, jobIdFor } from './event-job.js';
+
+export interface QueueNames {
+  readonly name: string;
+  readonly prefix: string;
+}
+
+/**
+ * Retries for events the worker could not store (database away, a handler failing): backed off
+ * exponentially from 1 s over roughly a week, so an outage loses nothing. Completed jobs are kept a
+ * day, which is also how long Redis recognises a duplicate delivery; the database's unique
+ * constraint catches any later one. Failed jobs are kept: they are the dead-letter queue.
+ */
+export const eventJobOptions = {
+  attempts: 20,
+  backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+  removeOnComplete: { age: 24 * 3600, count: 100_000 },
+  removeOnFail: false,
+} as const satisfies JobsOptions;
+
+export function createEventQueue(connection: Redis, names: QueueNames): Queue<EventJob> {
+  return new Queue<EventJob>(names.name, { connection, prefix: names.prefix });
+}
+
+/** Raised when the queue cannot take an event now: nothing was accepted, the sender should retry. */
+export class QueueUnavailableError extends Error {
+  override readonly name = 'QueueUnavailableError';
+}
+
+export interface EnqueueOptions {
+  /** Give up after this long: a hung Redis must not hang the HTTP request. */
+  readonly timeoutMs?: number;
+}
+
+/** Producer side of the events queue: one add per event, jobId = the event's idempotency key. */
+export class EventProducer {
+  constructor(
+    readonly queue: Queue<EventJob>,
+    private readonly connection: Redis,
+    private readonly options: EnqueueOptions = {},
+  ) {}
+
+  /** True while the connection to Redis is up; when false, `enqueue` would fail. */
+  get connected(): boolean {
+    return this.connection.status === 'ready';
+  }
+
+  /** Adds the event; a duplicate jobId is a no-op in BullMQ and resolves the same way. */
+  async enqueue(event: EventJob): Promise<string> {
+    if (!this.connected) throw new QueueUnavailableError('Redis is not connected');
+    const jobId = jobIdFor(event.source, event.eventId);
+    const timeoutMs = this.options.timeoutMs ?? 2000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not answer in ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.queue.add(event.source, event, { ...eventJobOptions, jobId }), timeout]);
+      return jobId;
+    } catch (error) {
+      if (error instanceof QueueUnavailableError) throw error;
+      throw new QueueUnavailableError(`Redis refused the event: ${(error as Error).message}`, { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Round trip to Redis, for readiness probes. */
+  async ping(timeoutMs = 1000): Promise<boolean> {
+    if (!this.connected) return false;
+    try {
+      const answer = await Promise.race([
+        this.connection.ping(),
+        new Promise<null>((resolve) => setTimeout(resolve, timeoutMs, null).unref()),
+      ]);
+      return answer === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    this.connection.disconnect();
+  }
+}

@@ -1,0 +1,75 @@
+import type { z } from 'zod';
+
+/** What a verifier sees of one delivery. */
+export interface DeliveryRequest {
+  /** The body exactly as received. */
+  readonly rawBody: Buffer;
+  /** The body decoded as UTF-8 (ingest refuses bodies that are not). */
+  readonly text: string;
+  /** Case-insensitive header lookup; undefined when absent. */
+  header(name: string): string | undefined;
+  /** Current time in milliseconds since the epoch (injected so tests can move the clock). */
+  readonly now: number;
+}
+
+/** An immediate answer the provider expects instead of an accepted event (Slack, Zoom, Twitch). */
+export interface Handshake {
+  readonly status: 200;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+export interface Verified {
+  /** The provider's own delivery id, when the scheme has one. */
+  readonly eventId?: string | undefined;
+  /** The provider's event type (Stripe `type`, GitHub `X-GitHub-Event`, ...). */
+  readonly eventType?: string | undefined;
+  /** Set when the delivery is a verification handshake: answer it, never enqueue it. */
+  readonly handshake?: Handshake | undefined;
+}
+
+/**
+ * Common source options every verifier may read. A type alias rather than an interface so that a
+ * provider's own options still fit the `Record`-like source of the default `Provider`.
+ */
+export type BaseSourceOptions = {
+  /** Secrets, already resolved from `env:NAME`; any one verifying is enough. */
+  readonly secrets: readonly string[];
+  readonly toleranceSeconds: number;
+};
+
+/**
+ * A source as a provider's `verify` and `sign` receive it: the common options plus the provider's own,
+ * parsed by its `optionsSchema`. (zod infers `Record<string, never>` for an empty shape, which would
+ * erase the common options, hence the special case.)
+ */
+export type SourceOptions<Shape extends z.ZodRawShape = z.ZodRawShape> = BaseSourceOptions &
+  ([keyof Shape] extends [never] ? object : z.infer<z.ZodObject<Shape>>);
+
+export interface SignInput {
+  readonly body: string;
+  readonly secret: string;
+  /** Seconds since the epoch for schemes that sign a timestamp. */
+  readonly timestamp: number;
+  /** Delivery id for schemes that carry one in a header. */
+  readonly id: string;
+}
+
+/**
+ * One signature scheme. `source` holds the common options and the provider's own fields,
+ * validated by `optionsSchema`; `verify` throws SignatureError or PayloadError, never anything else for bad input.
+ */
+export interface Provider<Shape extends z.ZodRawShape = z.ZodRawShape> {
+  readonly name: string;
+  /** The provider's own fields of a source entry (e.g. `header` for `hmac`); an empty object if none. */
+  readonly optionsSchema: z.ZodObject<Shape>;
+  /** Headers that carry credentials or signatures: never stored, never logged. */
+  readonly credentialHeaders: readonly string[];
+  verify(request: DeliveryRequest, source: SourceOptions<Shape>): Verified | Promise<Verified>;
+  /** Headers that make `input.body` verify for this source (used by `inlet send` and tests). */
+  sign(input: SignInput, source: SourceOptions<Shape>): Record<string, string>;
+}
+
+export function defineProvider<Shape extends z.ZodRawShape>(provider: Provider<Shape>): Provider<Shape> {
+  return provider;
+}

@@ -1,0 +1,131 @@
+// `npm start`: the whole stack in the foreground, from a fresh clone.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureInstalledAndBuilt, ensureServices } from './lib/services.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const log = (message) => process.stdout.write(`inlet: ${message}\n`);
+
+function exampleSources() {
+  const secret = () => randomBytes(24).toString('base64url');
+  return {
+    sources: {
+      acme: { provider: 'standard-webhooks', secrets: [`whsec_${randomBytes(24).toString('base64')}`] },
+      github: { provider: 'github', secrets: [secret()] },
+      stripe: { provider: 'stripe', secrets: [`whsec_${secret()}`] },
+    },
+  };
+}
+
+async function waitReady(url, child, name, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`${name} was not ready at ${url} within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Runs an app with its output prefixed by its name. */
+function runApp(name, script, env) {
+  const child = spawn(process.execPath, [script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = '';
+    stream.on('data', (chunk) => {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) process.stdout.write(`[${name}] ${line}\n`);
+    });
+  }
+  return child;
+}
+
+async function main() {
+  ensureInstalledAndBuilt(root);
+  const services = await ensureServices({ dataDir: path.join(root, '.inlet') });
+  const sourcesFile = path.resolve(root, process.env.INLET_SOURCES ?? 'inlet.sources.json');
+  if (!existsSync(sourcesFile)) {
+    writeFileSync(sourcesFile, `${JSON.stringify(exampleSources(), null, 2)}\n`, { mode: 0o600 });
+    log(`wrote an example sources file with fresh secrets: ${sourcesFile}`);
+  }
+  const port = process.env.PORT ?? '8080';
+  const workerPort = process.env.WORKER_METRICS_PORT ?? '9464';
+  const env = {
+    ...process.env,
+    REDIS_URL: services.redisUrl,
+    DATABASE_URL: services.databaseUrl,
+    INLET_SOURCES: sourcesFile,
+    PORT: port,
+    WORKER_METRICS_PORT: workerPort,
+  };
+  const cli = path.join(root, 'apps/cli/dist/main.js');
+
+  const children = [];
+  let stopping = false;
+  const stop = async (code) => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping');
+    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+    await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((r) => child.once('exit', r)) : null)));
+    await services.stop();
+    log('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  try {
+    execFileSync(process.execPath, [cli, 'migrate'], { cwd: root, env, stdio: 'inherit' });
+    const ingest = runApp('ingest', 'apps/ingest/dist/main.js', env);
+    const worker = runApp('worker', 'apps/worker/dist/main.js', env);
+    children.push(ingest, worker);
+    for (const [name, child] of [['ingest', ingest], ['worker', worker]]) {
+      child.once('exit', (code) => {
+        if (!stopping) {
+          log(`${name} exited with code ${code}; stopping everything`);
+          void stop(1);
+        }
+      });
+    }
+    await waitReady(`http://127.0.0.1:${port}/readyz`, ingest, 'ingest');
+    await waitReady(`http://127.0.0.1:${workerPort}/readyz`, worker, 'worker');
+  } catch (error) {
+    process.stderr.write(`inlet: ${error.message}\n`);
+    await stop(1);
+    return;
+  }
+  const relative = path.relative(root, sourcesFile);
+  const sourcesFlag = relative === 'inlet.sources.json' ? '' : ` --sources ${sourcesFile}`;
+  const portFlag = port === '8080' ? '' : ` --url http://127.0.0.1:${port}/webhooks/acme`;
+  log('ready');
+  process.stdout.write(
+    [
+      '',
+      `  Ingest    http://127.0.0.1:${port}/webhooks/<source>   (sources: ${sourcesFile})`,
+      `  Worker    http://127.0.0.1:${workerPort}/readyz`,
+      `  Redis     ${services.redisUrl}`,
+      `  Database  ${services.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}`,
+      '',
+      '  Send a signed test delivery (run it twice: still one row):',
+      '',
+      `    npx inlet send --source acme${sourcesFlag}${portFlag}`,
+      '',
+      '  Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((error) => {
+  process.stderr.write(`inlet: ${error.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,129 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { countEvents } from '@inlet/db';
+import { createEventQueue, createRedis } from '@inlet/queue';
+import { providers } from '@inlet/signatures';
+import {
+  createTestDatabase,
+  exited,
+  freePort,
+  type TestDatabase,
+  testRedisUrl,
+  uniqueQueue,
+  waitFor,
+} from '@inlet/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningProcess, runNode, waitHealthy } from './support.js';
+
+describe('a signed delivery through the real ingest and worker processes', () => {
+  let db: TestDatabase;
+  let dir: string;
+  let ingest: RunningProcess;
+  let worker: RunningProcess;
+  let env: Record<string, string>;
+  let ingestUrl: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dir = await mkdtemp(path.join(tmpdir(), 'inlet-e2e-'));
+    const sourcesFile = path.join(dir, 'inlet.sources.json');
+    await writeFile(
+      sourcesFile,
+      JSON.stringify({ sources: { gh: { provider: 'github', secrets: ['env:E2E_GITHUB_SECRET'] } } }),
+    );
+    const queue = uniqueQueue();
+    const [port, workerPort] = [await freePort(), await freePort()];
+    env = {
+      REDIS_URL: testRedisUrl(),
+      DATABASE_URL: db.url,
+      INLET_SOURCES: sourcesFile,
+      INLET_QUEUE: queue.name,
+      INLET_QUEUE_PREFIX: queue.prefix,
+      PORT: String(port),
+      WORKER_METRICS_PORT: String(workerPort),
+      E2E_GITHUB_SECRET: 'e2e-secret',
+    };
+    ingestUrl = `http://127.0.0.1:${port}`;
+    ingest = runNode('apps/ingest/dist/main.js', env);
+    worker = runNode('apps/worker/dist/main.js', env);
+    await waitHealthy(`${ingestUrl}/readyz`, ingest);
+    await waitHealthy(`http://127.0.0.1:${workerPort}/readyz`, worker);
+  });
+
+  afterAll(async () => {
+    await ingest?.stop();
+    await worker?.stop();
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const sendWithCli = (body: string, id: string) =>
+    runNode('apps/cli/dist/main.js', env, ['send', '--source', 'gh', '--data', body, '--id', id]);
+
+  it('stores one row with the raw body byte-exact, however often and however concurrently it is sent', async () => {
+    const body = '{"zen":"Keep it logically awesome.",  "hook_id": 12345678901234567890}';
+    const sends = [];
+    for (let round = 0; round < 4; round += 1) {
+      // Five at once, four rounds: twenty deliveries of one event.
+      const batch = Array.from({ length: 5 }, () => sendWithCli(body, 'delivery-e2e-1'));
+      sends.push(...batch);
+      const codes = await Promise.all(batch.map((p) => exited(p.child)));
+      expect(codes).toEqual([0, 0, 0, 0, 0]);
+    }
+    expect(sends.every((p) => p.output().startsWith('202 {"id":"delivery-e2e-1"}'))).toBe(true);
+    await waitFor(async () => (await countEvents(db.sql, 'gh')) === 1, 15_000, 'the row');
+    // Give any wrongly duplicated job time to land before counting again.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const rows = await db.sql<{ body: string; event_id: string; event_type: string | null }[]>`
+      select body, event_id, event_type from webhook_events where source = 'gh'`;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.body).toBe(body);
+    expect(rows[0]?.event_id).toBe('delivery-e2e-1');
+  });
+
+  it('refuses a tampered delivery and stores nothing for it', async () => {
+    const run = runNode('apps/cli/dist/main.js', env, ['send', '--source', 'gh', '--data', '{"a":1}', '--id', 'tampered', '--tamper']);
+    expect(await exited(run.child)).toBe(1);
+    expect(run.output()).toMatch(/^401 .*invalid_signature/);
+    const rows = await db.sql`select 1 from webhook_events where event_id = 'tampered'`;
+    expect(rows).toHaveLength(0);
+  });
+
+  it('drains jobs in flight on SIGTERM and exits 0', async () => {
+    for (let i = 0; i < 30; i += 1) {
+      const response = await fetch(`${ingestUrl}/webhooks/gh`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(githubHeaders(`{"n":${i}}`, `drain-${i}`)) },
+        body: `{"n":${i}}`,
+      });
+      expect(response.status).toBe(202);
+    }
+    expect(await worker.stop('SIGTERM')).toBe(0);
+    expect(worker.output()).not.toMatch(/"level":(50|60)/);
+    // Nothing was left half-done: every event is either stored or still waiting for a worker.
+    const connection = createRedis(testRedisUrl(), 'producer');
+    const queue = createEventQueue(connection, {
+      name: env.INLET_QUEUE ?? '',
+      prefix: env.INLET_QUEUE_PREFIX ?? '',
+    });
+    try {
+      const counts = await queue.getJobCounts('active', 'waiting', 'failed');
+      const stored = await db.sql<{ n: number }[]>`select count(*)::int as n from webhook_events where event_id like 'drain-%'`;
+      expect(counts.active).toBe(0);
+      expect(counts.failed).toBe(0);
+      expect((stored[0]?.n ?? 0) + (counts.waiting ?? 0)).toBe(30);
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+      connection.disconnect();
+    }
+  });
+});
+
+function githubHeaders(body: string, id: string): Record<string, string> {
+  return providers.github.sign(
+    { body, secret: 'e2e-secret', timestamp: 0, id },
+    { secrets: ['e2e-secret'], toleranceSeconds: 300 },
+  );
+}
