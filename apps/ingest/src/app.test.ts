@@ -99,7 +99,7 @@ describe('ingest with real Redis', () => {
 
   describe('refusals enqueue nothing', () => {
     const body = '{"id":"evt_1","type":"invoice.paid"}';
-    const cases: Array<[string, () => Promise<Response>, number, string]> = [
+    const cases: Array<[string, () => Response | Promise<Response>, number, string]> = [
       ['tampered body', () => post('stripe', `${body} `, signed('stripe', body)), 401, 'invalid_signature'],
       ['wrong secret', () => post('stripe', body, signed('stripe', body, { secret: 'whsec_wrong' })), 401, 'invalid_signature'],
       [

@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Sql } from './client.js';
+import { countEvents, getEvent, insertEvent, insertEvents, type NewEvent } from './events.js';
+import { migrate } from './migrate.js';
+import { payloadJsonFor } from './payload-json.js';
+import { TestDatabase } from './test-database.js';
+
+let database: TestDatabase;
+let sql: Sql;
+
+beforeAll(async () => {
+  database = await TestDatabase.create();
+  sql = database.connect();
+  await migrate(sql);
+});
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+beforeEach(async () => {
+  await sql`DELETE FROM webhook_events`;
+});
+
+function newEvent(overrides: Partial<NewEvent> = {}): NewEvent {
+  const body = overrides.body ?? '{"id":"evt_1","type":"invoice.paid"}';
+  return {
+    source: 'stripe',
+    eventId: 'evt_1',
+    eventType: 'invoice.paid',
+    headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=abc' },
+    body,
+    payloadJson: payloadJsonFor(body, 'application/json'),
+    receivedAt: new Date('2024-05-01T12:00:00.123Z'),
+    ...overrides,
+  };
+}
+
+describe('insertEvent', () => {
+  it('inserts an event once and reports the duplicate', async () => {
+    const first = await insertEvent(sql, newEvent());
+    expect(first.inserted).toBe(true);
+    expect(first.id).toMatch(/^[0-9a-f-]{36}$/);
+
+    expect(await insertEvent(sql, newEvent({ body: '{"different":true}' }))).toEqual({
+      inserted: false,
+      id: null,
+    });
+    expect(await countEvents(sql)).toBe(1);
+
+    // The same event id from another source is another event.
+    expect((await insertEvent(sql, newEvent({ source: 'github' }))).inserted).toBe(true);
+    expect(await countEvents(sql)).toBe(2);
+    expect(await countEvents(sql, 'stripe')).toBe(1);
+    expect(await countEvents(sql, 'nobody')).toBe(0);
+  });
+
+  it('reads back what it stored', async () => {
+    const event = newEvent();
+    const { id } = await insertEvent(sql, event);
+    const stored = await getEvent(sql, id ?? '');
+    expect(stored).toMatchObject({
+      id,
+      source: 'stripe',
+      event_id: 'evt_1',
+      event_type: 'invoice.paid',
+      headers: event.headers,
+      body: event.body,
+      payload: { id: 'evt_1', type: 'invoice.paid' },
+      received_at: event.receivedAt,
+    });
+    expect(stored?.processed_at).toBeInstanceOf(Date);
+  });
+
+  it('stores headers as a JSON object, not as an encoded string', async () => {
+    const { id } = await insertEvent(sql, newEvent());
+    const [row] = await sql<{ kind: string; content_type: string; signature: string }[]>`
+      SELECT jsonb_typeof(headers) AS kind, headers->>'content-type' AS content_type,
+             headers->>'stripe-signature' AS signature
+      FROM webhook_events WHERE id = ${id}`;
+    expect(row).toEqual({ kind: 'object', content_type: 'application/json', signature: 't=1,v1=abc' });
+  });
+
+  it('keeps the body byte for byte and the payload numbers exact', async () => {
+    const body =
+      '{ "amount" : 12345678901234567890123,\r\n\t"ratio": 0.1000000000000000000000000001, "tiny": 1e-300,\n' +
+      '  "text": "héllo wörld 👋🏽 مرحبا ﷽ e\\u0301 \\ud83d\\ude00 \\"quoted\\" \\\\ back",  "zero": -0 }  \n';
+    const { id } = await insertEvent(
+      sql,
+      newEvent({ eventId: 'evt_exact', body, payloadJson: payloadJsonFor(body, 'application/json') }),
+    );
+    const [row] = await sql<{ body: string; bytes: number; amount: string; ratio: string; text: string }[]>`
+      SELECT body, octet_length(body) AS bytes, payload->>'amount' AS amount, payload->>'ratio' AS ratio,
+             payload->>'text' AS text
+      FROM webhook_events WHERE id = ${id}`;
+    expect(row?.body).toBe(body);
+    expect(row?.bytes).toBe(Buffer.byteLength(body, 'utf8'));
+    expect(row?.amount).toBe('12345678901234567890123');
+    expect(row?.ratio).toBe('0.1000000000000000000000000001');
+    expect(row?.text).toBe('héllo wörld 👋🏽 مرحبا ﷽ e\u0301 \u{1f600} "quoted" \\ back');
+    const [text] = await sql<
+      { payload: string }[]
+    >`SELECT payload::text AS payload FROM webhook_events WHERE id = ${id}`;
+    expect(text?.payload).toContain('"amount": 12345678901234567890123');
+  });
+
+  it('stores form fields and a missing payload as SQL NULL', async () => {
+    const form = 'a=1&b=two+words&a=2';
+    const formEvent = await insertEvent(
+      sql,
+      newEvent({
+        eventId: 'form',
+        body: form,
+        payloadJson: payloadJsonFor(form, 'application/x-www-form-urlencoded'),
+      }),
+    );
+    const plain = await insertEvent(
+      sql,
+      newEvent({ eventId: 'plain', eventType: null, body: 'just text', payloadJson: null }),
+    );
+    const rows = await sql<
+      { event_id: string; payload: unknown; is_null: boolean; event_type: string | null }[]
+    >`
+      SELECT event_id, payload, payload IS NULL AS is_null, event_type
+      FROM webhook_events WHERE id IN (${formEvent.id}, ${plain.id}) ORDER BY event_id`;
+    expect(rows).toEqual([
+      {
+        event_id: 'form',
+        payload: { a: ['1', '2'], b: 'two words' },
+        is_null: false,
+        event_type: 'invoice.paid',
+      },
+      { event_id: 'plain', payload: null, is_null: true, event_type: null },
+    ]);
+  });
+
+  it('works inside a transaction and rolls back with it', async () => {
+    await sql
+      .begin(async (tx) => {
+        expect((await insertEvent(tx, newEvent({ eventId: 'in_tx' }))).inserted).toBe(true);
+        throw new Error('abandon');
+      })
+      .catch(() => {});
+    expect(await countEvents(sql)).toBe(0);
+  });
+});
+
+describe('insertEvents', () => {
+  it('answers for each event in order, duplicates within the batch included', async () => {
+    await insertEvent(sql, newEvent({ eventId: 'old' }));
+    const results = await insertEvents(sql, [
+      newEvent({ eventId: 'a' }),
+      newEvent({ eventId: 'old' }),
+      newEvent({ eventId: 'b', source: 'github', eventType: null, payloadJson: null }),
+      newEvent({ eventId: 'a', body: 'second copy' }),
+    ]);
+    expect(results.map((result) => result.inserted)).toEqual([true, false, true, false]);
+    expect(results.map((result) => result.id === null)).toEqual([false, true, false, true]);
+    const first = await getEvent(sql, results[0]?.id ?? '');
+    expect(first?.body).toBe(newEvent().body);
+    expect(await countEvents(sql)).toBe(3);
+    expect(await insertEvents(sql, [])).toEqual([]);
+  });
+
+  it('handles batches larger than one statement', async () => {
+    const events = Array.from({ length: 2500 }, (_, i) => newEvent({ eventId: `bulk_${i}` }));
+    const results = await insertEvents(sql, events);
+    expect(results.filter((result) => result.inserted)).toHaveLength(2500);
+    expect(await countEvents(sql)).toBe(2500);
+  });
+});
+
+describe('getEvent', () => {
+  it('returns null for an unknown or malformed id', async () => {
+    expect(await getEvent(sql, '6f1c1d5e-8a4b-4c1e-9d2a-3b4c5d6e7f80')).toBeNull();
+    expect(await getEvent(sql, 'not-a-uuid')).toBeNull();
+    expect(await getEvent(sql, "'; DROP TABLE webhook_events; --")).toBeNull();
+  });
+});

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import type { Queryable } from './client.js';
+
+/** A row of `webhook_events` as read back. */
+export const storedEventSchema = z.object({
+  id: z.uuid(),
+  source: z.string(),
+  event_id: z.string(),
+  event_type: z.string().nullable(),
+  headers: z.record(z.string(), z.string()),
+  body: z.string(),
+  /** Parsed by postgres.js with JSON.parse: numbers beyond 2^53 lose digits (`payload::text` keeps them). */
+  payload: z.unknown().nullable(),
+  received_at: z.date(),
+  processed_at: z.date(),
+});
+export type StoredEvent = z.infer<typeof storedEventSchema>;
+
+export interface NewEvent {
+  source: string;
+  eventId: string;
+  eventType: string | null;
+  headers: Record<string, string>;
+  /** The raw body exactly as received. */
+  body: string;
+  /** JSON text for the `payload` column (see `payloadJsonFor`), parsed by the database itself. */
+  payloadJson: string | null;
+  receivedAt: Date;
+}
+
+export interface InsertEventResult {
+  /** False when `(source, event_id)` was already stored: the event is a duplicate. */
+  inserted: boolean;
+  /** The new row's id, null for a duplicate. */
+  id: string | null;
+}
+
+// 7 parameters a row keeps a chunk far below the protocol's 65535-parameter limit.
+const ROWS_PER_STATEMENT = 1000;
+
+/** Stores one event unless `(source, event_id)` is already there. */
+export async function insertEvent(sql: Queryable, event: NewEvent): Promise<InsertEventResult> {
+  const [result] = await insertEvents(sql, [event]);
+  return result ?? { inserted: false, id: null };
+}
+
+/**
+ * Stores several events with multi-row inserts, answering for each in input order. Within the
+ * batch only the first occurrence of a `(source, eventId)` pair can be inserted; later ones are
+ * reported as duplicates, whichever database runs it.
+ */
+export async function insertEvents(
+  sql: Queryable,
+  events: readonly NewEvent[],
+): Promise<InsertEventResult[]> {
+  const results: InsertEventResult[] = events.map(() => ({ inserted: false, id: null }));
+  const firstIndexByKey = new Map<string, number>();
+  events.forEach((event, index) => {
+    const key = eventKey(event.source, event.eventId);
+    if (!firstIndexByKey.has(key)) firstIndexByKey.set(key, index);
+  });
+  const unique = [...firstIndexByKey.values()];
+
+  for (let start = 0; start < unique.length; start += ROWS_PER_STATEMENT) {
+    const chunk = unique.slice(start, start + ROWS_PER_STATEMENT).flatMap((index) => events[index] ?? []);
+    const rows = chunk.map(
+      (event, i) => sql`${i === 0 ? sql`` : sql`,`}(
+        ${event.source}, ${event.eventId}, ${event.eventType}, ${sql.json(event.headers)}, ${event.body},
+        ${event.payloadJson}::text::jsonb, ${event.receivedAt}
+      )`,
+    );
+    // `::text::jsonb`, not `::jsonb`: with a jsonb-typed parameter postgres.js would JSON.stringify
+    // the text again and store a JSON string scalar.
+    const inserted = await sql<{ id: string; source: string; event_id: string }[]>`
+      INSERT INTO webhook_events (source, event_id, event_type, headers, body, payload, received_at)
+      VALUES ${rows}
+      ON CONFLICT (source, event_id) DO NOTHING
+      RETURNING id, source, event_id`;
+    for (const row of inserted) {
+      const index = firstIndexByKey.get(eventKey(row.source, row.event_id));
+      if (index !== undefined) results[index] = { inserted: true, id: row.id };
+    }
+  }
+  return results;
+}
+
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The stored event with this id, or null (also for a string that is no UUID at all). */
+export async function getEvent(sql: Queryable, id: string): Promise<StoredEvent | null> {
+  if (!UUID_TEXT.test(id)) return null;
+  const [row] = await sql`
+    SELECT id, source, event_id, event_type, headers, body, payload, received_at, processed_at
+    FROM webhook_events
+    WHERE id = ${id}`;
+  return row === undefined ? null : storedEventSchema.parse(row);
+}
+
+/** How many events are stored, for one source or in all. */
+export async function countEvents(sql: Queryable, source?: string): Promise<number> {
+  const filter = source === undefined ? sql`` : sql`WHERE source = ${source}`;
+  const [row] = await sql<
+    { count: string | number }[]
+  >`SELECT count(*) AS count FROM webhook_events ${filter}`;
+  // count(*) is a bigint, which postgres.js returns as a string.
+  return Number(row?.count ?? 0);
+}
+
+function eventKey(source: string, eventId: string): string {
+  return JSON.stringify([source, eventId]);
+}

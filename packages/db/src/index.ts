@@ -1,0 +1,37 @@
+export {
+  type CreateSqlOptions,
+  createSql,
+  type Notice,
+  type Queryable,
+  type Sql,
+  type TransactionSql,
+} from './client.js';
+export { createDatabaseIfMissing, quoteIdentifier } from './create-database.js';
+export {
+  countEvents,
+  getEvent,
+  type InsertEventResult,
+  insertEvent,
+  insertEvents,
+  type NewEvent,
+  type StoredEvent,
+  storedEventSchema,
+} from './events.js';
+export {
+  loadMigrations,
+  type MigrateOptions,
+  type Migration,
+  MigrationError,
+  type MigrationErrorCode,
+  migrate,
+  migrationsDirectory,
+} from './migrate.js';
+export { isJsonbCompatible, payloadJsonFor } from './payload-json.js';
+export {
+  type IsolationLevel,
+  isRetryableTxError,
+  type RetryOptions,
+  TransactionRetriesExhaustedError,
+  type WithTransactionOptions,
+  withTransaction,
+} from './retry.js';

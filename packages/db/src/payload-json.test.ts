@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sql } from './client.js';
+import { isJsonbCompatible, payloadJsonFor } from './payload-json.js';
+import { TestDatabase } from './test-database.js';
+
+let database: TestDatabase;
+let sql: Sql;
+
+beforeAll(async () => {
+  database = await TestDatabase.create();
+  sql = database.connect({ max: 2 });
+});
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+describe('payloadJsonFor', () => {
+  it('passes a JSON body through untouched', () => {
+    const body = '{ "id": 12345678901234567890123, "nested": [1, 2.50, {"a": null}] }';
+    expect(payloadJsonFor(body, 'application/json')).toBe(body);
+    expect(payloadJsonFor(body, 'application/json; charset=utf-8')).toBe(body);
+    expect(payloadJsonFor(body, 'Application/JSON')).toBe(body);
+    expect(payloadJsonFor(body, 'application/vnd.github+json')).toBe(body);
+    expect(payloadJsonFor(body, 'text/json')).toBe(body);
+    expect(payloadJsonFor('"a string"', 'application/json')).toBe('"a string"');
+    expect(payloadJsonFor('42', 'application/json')).toBe('42');
+  });
+
+  it('recognises JSON without a content type by its first character', () => {
+    expect(payloadJsonFor('{"a":1}', undefined)).toBe('{"a":1}');
+    expect(payloadJsonFor('  [1,2]', undefined)).toBe('  [1,2]');
+    expect(payloadJsonFor('{"a":1}', '')).toBe('{"a":1}');
+    expect(payloadJsonFor('42', undefined)).toBeNull();
+    expect(payloadJsonFor('"text"', undefined)).toBeNull();
+  });
+
+  it('gives null for malformed JSON', () => {
+    expect(payloadJsonFor('{"a":', 'application/json')).toBeNull();
+    expect(payloadJsonFor('', 'application/json')).toBeNull();
+    expect(payloadJsonFor("{'a': 1}", 'application/json')).toBeNull();
+    expect(payloadJsonFor('{"a": NaN}', undefined)).toBeNull();
+    expect(payloadJsonFor('\ufeff{"a":1}', 'application/json')).toBeNull();
+  });
+
+  it('gives null for JSON that jsonb refuses', () => {
+    expect(payloadJsonFor('{"a":"\\u0000"}', 'application/json')).toBeNull();
+    expect(payloadJsonFor('{"a":"\\ud83d"}', 'application/json')).toBeNull();
+    expect(payloadJsonFor('{"a":"\\ude00"}', 'application/json')).toBeNull();
+    expect(payloadJsonFor('{"a":"\\ude00\\ud83d"}', 'application/json')).toBeNull();
+    expect(payloadJsonFor('{"a":"\\ud83dx"}', 'application/json')).toBeNull();
+    // Escaped backslashes are not escapes of anything else.
+    expect(payloadJsonFor('{"a":"\\\\u0000"}', 'application/json')).toBe('{"a":"\\\\u0000"}');
+    expect(payloadJsonFor('{"a":"\\ud83d\\ude00"}', 'application/json')).toBe('{"a":"\\ud83d\\ude00"}');
+  });
+
+  it('gives null for absurd nesting and numbers', () => {
+    expect(payloadJsonFor(`${'['.repeat(1001)}${']'.repeat(1001)}`, undefined)).toBeNull();
+    expect(payloadJsonFor(`${'['.repeat(1000)}${']'.repeat(1000)}`, undefined)).not.toBeNull();
+    expect(payloadJsonFor('[1e100000]', undefined)).toBeNull();
+    expect(payloadJsonFor(`[0.${'1'.repeat(1000)}]`, undefined)).toBeNull();
+    expect(payloadJsonFor('[1.7976931348623157e308, 5e-324, -1E+2]', undefined)).not.toBeNull();
+  });
+
+  it('turns form bodies into an object of fields', () => {
+    const form = 'CallSid=CA123&Digits=1234&To=%2B18005551212&name=J%C3%BCrgen+M&tag=a&tag=b&tag=c&empty=';
+    expect(
+      JSON.parse(payloadJsonFor(form, 'application/x-www-form-urlencoded; charset=utf-8') ?? 'null'),
+    ).toEqual({
+      CallSid: 'CA123',
+      Digits: '1234',
+      To: '+18005551212',
+      name: 'Jürgen M',
+      tag: ['a', 'b', 'c'],
+      empty: '',
+    });
+    expect(payloadJsonFor('', 'application/x-www-form-urlencoded')).toBe('{}');
+    expect(JSON.parse(payloadJsonFor('__proto__=x', 'application/x-www-form-urlencoded') ?? 'null')).toEqual(
+      JSON.parse('{"__proto__":"x"}'),
+    );
+    expect(payloadJsonFor('a=%00', 'application/x-www-form-urlencoded')).toBeNull();
+  });
+
+  it('gives null for other media types', () => {
+    expect(payloadJsonFor('{"a":1}', 'text/plain')).toBeNull();
+    expect(payloadJsonFor('<a/>', 'application/xml')).toBeNull();
+    expect(payloadJsonFor('a=1', undefined)).toBeNull();
+    expect(payloadJsonFor('{"a":1}', 'multipart/form-data; boundary=x')).toBeNull();
+  });
+});
+
+describe('isJsonbCompatible', () => {
+  const cases = [
+    '{"a": 1}',
+    '"\\u0000"',
+    '"\\\\u0000"',
+    '"\\ud800"',
+    '"\\udc00"',
+    '"\\ud800\\udc00"',
+    '"\\udc00\\ud800"',
+    '"\\ud800x"',
+    '"\\ud800\\n"',
+    '"\\ud800\\u0041"',
+    '"\\u00e9\\u4e2d"',
+    '[1e999]',
+    '[1e131072]',
+    '[1e-20000]',
+    `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+  ];
+
+  it.each(cases.map((text) => [text.slice(0, 30), text]))(
+    'agrees with PostgreSQL on %s',
+    async (_label, text) => {
+      const accepted = await sql`SELECT ${text}::text::jsonb`.then(
+        () => true,
+        () => false,
+      );
+      expect(isJsonbCompatible(text)).toBe(accepted);
+    },
+  );
+});

@@ -1,0 +1,118 @@
+// Bounds well past any real payload and well within what PostgreSQL (stack depth, numeric range)
+// and CockroachDB (decimals up to 2000 digits) accept.
+const MAX_DEPTH = 1000;
+const MAX_NUMBER_DIGITS = 1000;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LOWER_U = 0x75;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const MINUS = 0x2d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+const JSON_NUMBER = /-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?/y;
+
+/**
+ * The text to store in `payload` for a body, or null when there is none:
+ * - a JSON body (a `json` / `+json` media type, or no content type and a body opening with `{` or
+ *   `[`): the body itself, when the database's jsonb will accept it;
+ * - `application/x-www-form-urlencoded`: an object of the fields, a repeated field as an array;
+ * - anything else: null.
+ * The body is passed through as text so that the database parses numbers with full precision.
+ */
+export function payloadJsonFor(body: string, contentType: string | undefined): string | null {
+  const mediaType = (contentType?.split(';', 1)[0] ?? '').trim().toLowerCase();
+  if (mediaType === 'application/x-www-form-urlencoded') return formFieldsJson(body);
+  const isJson =
+    mediaType === ''
+      ? /^[ \t\n\r]*[[{]/.test(body)
+      : mediaType.endsWith('/json') || mediaType.endsWith('+json');
+  return isJson && isJsonbCompatible(body) ? body : null;
+}
+
+/**
+ * True when `text` is JSON that PostgreSQL's and CockroachDB's jsonb accept. Stricter than
+ * JSON.parse: jsonb rejects `\u0000` and unpaired surrogate escapes, nesting deep enough to exhaust
+ * the server's stack, and numbers beyond its numeric range.
+ */
+export function isJsonbCompatible(text: string): boolean {
+  try {
+    JSON.parse(text);
+  } catch {
+    return false;
+  }
+  return withinJsonbLimits(text);
+}
+
+/** Walks text already known to be valid JSON. */
+function withinJsonbLimits(text: string): boolean {
+  let depth = 0;
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = endOfString(text, i + 1);
+      if (end < 0) return false;
+      i = end;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > MAX_DEPTH) return false;
+      i++;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      depth--;
+      i++;
+    } else if (c === MINUS || (c >= DIGIT_0 && c <= DIGIT_9)) {
+      JSON_NUMBER.lastIndex = i;
+      const match = JSON_NUMBER.exec(text);
+      if (!match) return false;
+      const digits = (match[1]?.length ?? 0) + (match[2]?.length ?? 0);
+      const exponent = Math.abs(Number(match[3] ?? '0'));
+      if (digits + exponent > MAX_NUMBER_DIGITS) return false;
+      i = JSON_NUMBER.lastIndex;
+    } else {
+      i++;
+    }
+  }
+  return true;
+}
+
+/** Index just past the string whose contents start at `start`, or -1 if jsonb would refuse it. */
+function endOfString(text: string, start: number): number {
+  let highSurrogatePending = false;
+  let i = start;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === BACKSLASH && text.charCodeAt(i + 1) === LOWER_U) {
+      const unit = Number.parseInt(text.slice(i + 2, i + 6), 16);
+      if (unit === 0) return -1;
+      const isHigh = unit >= 0xd800 && unit <= 0xdbff;
+      const isLow = unit >= 0xdc00 && unit <= 0xdfff;
+      // A high surrogate escape must be followed at once by a low one, and a low one needs it.
+      if (highSurrogatePending !== isLow) return -1;
+      highSurrogatePending = isHigh;
+      i += 6;
+      continue;
+    }
+    if (highSurrogatePending) return -1;
+    if (c === QUOTE) return i + 1;
+    i += c === BACKSLASH ? 2 : 1;
+  }
+  return -1;
+}
+
+function formFieldsJson(body: string): string | null {
+  // No prototype, so a field named __proto__ is just a field.
+  const fields: Record<string, string | string[]> = Object.create(null);
+  for (const [key, value] of new URLSearchParams(body)) {
+    const existing = fields[key];
+    if (existing === undefined) fields[key] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else fields[key] = [existing, value];
+  }
+  const json = JSON.stringify(fields);
+  // `%00` decodes to U+0000, which JSON.stringify escapes as `\u0000`.
+  return isJsonbCompatible(json) ? json : null;
+}
