@@ -28,7 +28,8 @@ async function waitReady(url, child, name, timeoutMs = 30_000) {
       const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
       if (response.ok) return;
     } catch {}
-    if (Date.now() > deadline) throw new Error(`${name} was not ready at ${url} within ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`${name} was not ready at ${url} within ${timeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -75,7 +76,9 @@ async function main() {
     stopping = true;
     log('stopping');
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
-    await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((r) => child.once('exit', r)) : null)));
+    await Promise.all(
+      children.map((child) => (child.exitCode === null ? new Promise((r) => child.once('exit', r)) : null)),
+    );
     await services.stop();
     log('stopped');
     process.exit(code);
@@ -88,7 +91,10 @@ async function main() {
     const ingest = runApp('ingest', 'apps/ingest/dist/main.js', env);
     const worker = runApp('worker', 'apps/worker/dist/main.js', env);
     children.push(ingest, worker);
-    for (const [name, child] of [['ingest', ingest], ['worker', worker]]) {
+    for (const [name, child] of [
+      ['ingest', ingest],
+      ['worker', worker],
+    ]) {
       child.once('exit', (code) => {
         if (!stopping) {
           log(`${name} exited with code ${code}; stopping everything`);

@@ -19,6 +19,8 @@ const env = {
 };
 const args = ['turbo', 'run', 'typecheck', 'lint', 'test', '--concurrency=2', ...process.argv.slice(2)];
 const child = spawn('npx', args, { cwd: root, env, stdio: 'inherit' });
-const code = await new Promise((resolve) => child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+const code = await new Promise((resolve) =>
+  child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))),
+);
 await services.stop();
 process.exit(code);

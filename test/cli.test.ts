@@ -49,12 +49,18 @@ describe('inlet CLI', () => {
 
   it('names the bad field of an invalid sources file', async () => {
     const file = path.join(dir, 'bad.json');
-    await writeFile(file, JSON.stringify({ sources: { gh: { provider: 'github', secrets: ['env:CLI_UNSET_VAR'] } } }));
+    await writeFile(
+      file,
+      JSON.stringify({ sources: { gh: { provider: 'github', secrets: ['env:CLI_UNSET_VAR'] } } }),
+    );
     const unset = await cli(['sources', 'check', file]);
     expect(unset.code).toBe(2);
     expect(unset.output).toContain('sources.gh.secrets[0]: environment variable CLI_UNSET_VAR is not set');
 
-    await writeFile(file, JSON.stringify({ sources: { gh: { provider: 'github', secrets: ['x'], tolerance: 5 } } }));
+    await writeFile(
+      file,
+      JSON.stringify({ sources: { gh: { provider: 'github', secrets: ['x'], tolerance: 5 } } }),
+    );
     const unknown = await cli(['sources', 'check', file]);
     expect(unknown.code).toBe(2);
     expect(unknown.output).toMatch(/sources\.gh: unknown field\(s\) tolerance/);

@@ -1,9 +1,9 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { repoRoot } from './support.js';
-import { existsSync } from 'node:fs';
 
 interface Service {
   image?: string;
@@ -14,7 +14,9 @@ interface Service {
 }
 
 describe('docker-compose.yml', async () => {
-  const compose = parse(await readFile(path.join(repoRoot, 'docker-compose.yml'), 'utf8')) as {
+  const compose = parse(await readFile(path.join(repoRoot, 'docker-compose.yml'), 'utf8'), {
+    merge: true,
+  }) as {
     services: Record<string, Service>;
   };
   const { services } = compose;

@@ -83,7 +83,16 @@ describe('a signed delivery through the real ingest and worker processes', () =>
   });
 
   it('refuses a tampered delivery and stores nothing for it', async () => {
-    const run = runNode('apps/cli/dist/main.js', env, ['send', '--source', 'gh', '--data', '{"a":1}', '--id', 'tampered', '--tamper']);
+    const run = runNode('apps/cli/dist/main.js', env, [
+      'send',
+      '--source',
+      'gh',
+      '--data',
+      '{"a":1}',
+      '--id',
+      'tampered',
+      '--tamper',
+    ]);
     expect(await exited(run.child)).toBe(1);
     expect(run.output()).toMatch(/^401 .*invalid_signature/);
     const rows = await db.sql`select 1 from webhook_events where event_id = 'tampered'`;
@@ -94,7 +103,7 @@ describe('a signed delivery through the real ingest and worker processes', () =>
     for (let i = 0; i < 30; i += 1) {
       const response = await fetch(`${ingestUrl}/webhooks/gh`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(githubHeaders(`{"n":${i}}`, `drain-${i}`)) },
+        headers: { 'content-type': 'application/json', ...githubHeaders(`{"n":${i}}`, `drain-${i}`) },
         body: `{"n":${i}}`,
       });
       expect(response.status).toBe(202);
@@ -109,7 +118,9 @@ describe('a signed delivery through the real ingest and worker processes', () =>
     });
     try {
       const counts = await queue.getJobCounts('active', 'waiting', 'failed');
-      const stored = await db.sql<{ n: number }[]>`select count(*)::int as n from webhook_events where event_id like 'drain-%'`;
+      const stored = await db.sql<
+        { n: number }[]
+      >`select count(*)::int as n from webhook_events where event_id like 'drain-%'`;
       expect(counts.active).toBe(0);
       expect(counts.failed).toBe(0);
       expect((stored[0]?.n ?? 0) + (counts.waiting ?? 0)).toBe(30);

@@ -2,7 +2,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { countEvents, createSql } from '@inlet/db';
-import { exited, freePort, testDatabaseServerUrl, testRedisUrl, uniqueName, uniqueQueue, waitFor } from '@inlet/testkit';
+import {
+  exited,
+  freePort,
+  testDatabaseServerUrl,
+  testRedisUrl,
+  uniqueName,
+  uniqueQueue,
+  waitFor,
+} from '@inlet/testkit';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type RunningProcess, runNode } from './support.js';

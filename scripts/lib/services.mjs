@@ -75,7 +75,10 @@ function aptInstall(pkg) {
     execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
     aptUpdated = true;
   }
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], {
+    stdio: 'inherit',
+    env,
+  });
 }
 
 async function waitUntil(check, timeoutMs, label) {
@@ -96,8 +99,24 @@ async function startOwnRedis(dataDir) {
   mkdirSync(dir, { recursive: true });
   const port = await sparePort(6390);
   // AOF on and no eviction: the settings a queue of accepted events needs.
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes',
-    '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction', '--save', '', '--daemonize', 'no'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--maxmemory-policy',
+    'noeviction',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+  ];
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `redis://127.0.0.1:${port}`;
   await waitUntil(() => redisAnswers(url), 15_000, 'redis-server');
@@ -147,12 +166,30 @@ async function startOwnPostgres(dataDir) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     if (isRoot) execFileSync('chown', ['-R', 'postgres:postgres', dataDir]);
-    const [cmd, args] = asPostgresUser(path.join(bin, 'initdb'), ['-D', dir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
+    const [cmd, args] = asPostgresUser(path.join(bin, 'initdb'), [
+      '-D',
+      dir,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+    ]);
     execFileSync(cmd, args, { stdio: 'ignore' });
   }
   const port = await sparePort(5440);
-  const [cmd, args] = asPostgresUser(path.join(bin, 'postgres'), ['-D', dir, '-p', String(port), '-k', runDir,
-    '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200']);
+  const [cmd, args] = asPostgresUser(path.join(bin, 'postgres'), [
+    '-D',
+    dir,
+    '-p',
+    String(port),
+    '-k',
+    runDir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'max_connections=200',
+  ]);
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => {
@@ -160,10 +197,14 @@ async function startOwnPostgres(dataDir) {
   });
   const url = `postgres://postgres@127.0.0.1:${port}/inlet`;
   try {
-    await waitUntil(async () => {
-      if (child.exitCode !== null) throw new Error(`postgres exited: ${stderr.trim()}`);
-      return postgresAnswers(url);
-    }, 30_000, 'postgres');
+    await waitUntil(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`postgres exited: ${stderr.trim()}`);
+        return postgresAnswers(url);
+      },
+      30_000,
+      'postgres',
+    );
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
@@ -225,10 +266,14 @@ export function ensureInstalledAndBuilt(root, { quietBuild = true } = {}) {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   if (!existsSync(path.join(root, 'node_modules', '.package-lock.json'))) {
     log('installing dependencies');
-    execFileSync(npm, [existsSync(path.join(root, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund'], {
-      cwd: root,
-      stdio: 'inherit',
-    });
+    execFileSync(
+      npm,
+      [existsSync(path.join(root, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund'],
+      {
+        cwd: root,
+        stdio: 'inherit',
+      },
+    );
   }
   log('building');
   execFileSync(npm, ['run', 'build', '--', ...(quietBuild ? ['--output-logs=errors-only'] : [])], {

@@ -46,21 +46,26 @@ export async function send(argv: string[], env: NodeJS.ProcessEnv = process.env)
     strict: true,
   });
   if (!values.source) throw new CliError('--source is required', sendUsage);
-  if (values.data !== undefined && values.file !== undefined) throw new CliError('give --data or --file, not both');
+  if (values.data !== undefined && values.file !== undefined)
+    throw new CliError('give --data or --file, not both');
   const sourcesFile = values.sources ?? env.INLET_SOURCES ?? './inlet.sources.json';
   const sources = await loadSources(sourcesFile, { env });
   const source = sources.get(values.source);
   if (!source) {
-    throw new CliError(`no source "${values.source}" in ${sourcesFile} (have: ${[...sources.keys()].join(', ') || 'none'})`);
+    throw new CliError(
+      `no source "${values.source}" in ${sourcesFile} (have: ${[...sources.keys()].join(', ') || 'none'})`,
+    );
   }
-  const body = values.file !== undefined ? await readFile(values.file, 'utf8') : (values.data ?? defaultTestBody);
+  const body =
+    values.file !== undefined ? await readFile(values.file, 'utf8') : (values.data ?? defaultTestBody);
   let timestamp = Math.floor(Date.now() / 1000);
   if (values.timestamp !== undefined) {
     if (!/^\d{1,12}$/.test(values.timestamp)) throw new CliError('--timestamp must be Unix seconds');
     timestamp = Number(values.timestamp);
   }
   const secret = values.secret ?? source.settings.secrets[0];
-  if (secret === undefined) throw new CliError(`source "${source.name}" has no secret to sign with; pass --secret`);
+  if (secret === undefined)
+    throw new CliError(`source "${source.name}" has no secret to sign with; pass --secret`);
   const id = values.id ?? `msg_${createHash('sha256').update(body).digest('hex').slice(0, 24)}`;
   const headers = source.provider.sign({ body, secret, timestamp, id }, source.settings);
   const sent = values.tamper ? `${body} ` : body;

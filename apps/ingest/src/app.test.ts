@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import { parseSources } from '@inlet/config';
 import { createEventQueue, createRedis, type EventJob, EventProducer, jobIdFor } from '@inlet/queue';
 import { startRedisServer, testRedisUrl, uniqueQueue } from '@inlet/testkit';
-import { serve } from '@hono/node-server';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
@@ -20,14 +20,24 @@ const sources = parseSources(
       github: { provider: 'github', secrets: ['env:TEST_GITHUB_SECRET'] },
       acme: { provider: 'standard-webhooks', secrets: ['whsec_b2xkIHNlY3JldCBvbGQgc2VjcmV0', SW_SECRET] },
       stripe: { provider: 'stripe', secrets: ['whsec_test'] },
-      custom: { provider: 'hmac', secrets: ['s3cret'], header: 'X-Signature', prefix: 'sha256=', maxBodyBytes: 64 },
+      custom: {
+        provider: 'hmac',
+        secrets: ['s3cret'],
+        header: 'X-Signature',
+        prefix: 'sha256=',
+        maxBodyBytes: 64,
+      },
       keyed: { provider: 'hmac', secrets: ['k'], header: 'X-Sig', idempotency: { jsonPointer: '/data/id' } },
     },
   },
   { env: { TEST_GITHUB_SECRET: GITHUB_SECRET } },
 );
 
-function signed(sourceName: string, body: string, options: { timestamp?: number; id?: string; secret?: string } = {}) {
+function signed(
+  sourceName: string,
+  body: string,
+  options: { timestamp?: number; id?: string; secret?: string } = {},
+) {
   const source = sources.get(sourceName);
   if (!source) throw new Error(`no source ${sourceName}`);
   return source.provider.sign(
@@ -55,7 +65,8 @@ describe('ingest with real Redis', () => {
       body,
       headers: { 'content-type': 'application/json', ...headers },
     });
-  const jobCount = async () => (await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed')).waiting ?? 0;
+  const jobCount = async () =>
+    (await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed')).waiting ?? 0;
 
   beforeAll(async () => {
     await queue.waitUntilReady();
@@ -101,31 +112,58 @@ describe('ingest with real Redis', () => {
     const body = '{"id":"evt_1","type":"invoice.paid"}';
     const cases: Array<[string, () => Response | Promise<Response>, number, string]> = [
       ['tampered body', () => post('stripe', `${body} `, signed('stripe', body)), 401, 'invalid_signature'],
-      ['wrong secret', () => post('stripe', body, signed('stripe', body, { secret: 'whsec_wrong' })), 401, 'invalid_signature'],
+      [
+        'wrong secret',
+        () => post('stripe', body, signed('stripe', body, { secret: 'whsec_wrong' })),
+        401,
+        'invalid_signature',
+      ],
       [
         'stale timestamp',
-        () => post('stripe', body, signed('stripe', body, { timestamp: Math.floor(Date.now() / 1000) - 301 })),
+        () =>
+          post('stripe', body, signed('stripe', body, { timestamp: Math.floor(Date.now() / 1000) - 301 })),
         401,
         'timestamp_out_of_tolerance',
       ],
       [
         'future timestamp',
-        () => post('stripe', body, signed('stripe', body, { timestamp: Math.floor(Date.now() / 1000) + 301 })),
+        () =>
+          post('stripe', body, signed('stripe', body, { timestamp: Math.floor(Date.now() / 1000) + 301 })),
         401,
         'timestamp_out_of_tolerance',
       ],
       ['missing signature header', () => post('stripe', body, {}), 401, 'missing_signature'],
-      ['malformed signature header', () => post('stripe', body, { 'Stripe-Signature': 't=abc,v1=zz' }), 401, 'invalid_signature'],
+      [
+        'malformed signature header',
+        () => post('stripe', body, { 'Stripe-Signature': 't=abc,v1=zz' }),
+        401,
+        'invalid_signature',
+      ],
       ['unknown source', () => post('nope', body, {}), 404, 'unknown_source'],
       ['GET on a source', () => app.request('/webhooks/stripe'), 405, 'method_not_allowed'],
-      ['oversize body', () => post('custom', 'x'.repeat(65), signed('custom', 'x'.repeat(65))), 413, 'payload_too_large'],
+      [
+        'oversize body',
+        () => post('custom', 'x'.repeat(65), signed('custom', 'x'.repeat(65))),
+        413,
+        'payload_too_large',
+      ],
       [
         'binary media type',
-        () => app.request('/webhooks/stripe', { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } }),
+        () =>
+          app.request('/webhooks/stripe', {
+            method: 'POST',
+            body,
+            headers: { 'content-type': 'application/octet-stream' },
+          }),
         415,
         'unsupported_media_type',
       ],
-      ['idempotency pointer missing', () => post('keyed', '{"data":{}}', signed('keyed', '{"data":{}}')), 400, 'invalid_payload'],
+      [
+        'idempotency pointer missing',
+        () => post('keyed', '{"data":{}}', signed('keyed', '{"data":{}}')),
+        400,
+        'invalid_payload',
+      ],
     ];
     it.each(cases)('%s', async (_name, send, status, code) => {
       clock = Date.now();
@@ -149,7 +187,11 @@ describe('ingest with real Redis', () => {
   it('refuses a body that is not UTF-8', async () => {
     clock = Date.now();
     const bytes = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
-    const response = await app.request('/webhooks/custom', { method: 'POST', body: bytes, headers: { 'x-signature': 'sha256=00' } });
+    const response = await app.request('/webhooks/custom', {
+      method: 'POST',
+      body: bytes,
+      headers: { 'x-signature': 'sha256=00' },
+    });
     expect(response.status).toBe(400);
   });
 

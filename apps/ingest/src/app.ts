@@ -102,7 +102,8 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       } catch {
         throw new IngestError('invalid_payload', 'The body is not valid UTF-8 text.');
       }
-      if (text.includes('\u0000')) throw new IngestError('invalid_payload', 'The body contains a NUL character.');
+      if (text.includes('\u0000'))
+        throw new IngestError('invalid_payload', 'The body contains a NUL character.');
 
       const request: DeliveryRequest = { rawBody, text, header: (name) => c.req.header(name), now: now() };
       let verified: Awaited<ReturnType<Source['provider']['verify']>>;
@@ -131,13 +132,26 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
         });
       } catch (error) {
         if (error instanceof QueueUnavailableError) {
-          deps.logger.warn({ requestId: c.var.requestId, source: source.name, err: error.message }, 'enqueue failed');
-          throw new IngestError('unavailable', 'The queue cannot take events right now; retry later.', RETRY_AFTER_SECONDS);
+          deps.logger.warn(
+            { requestId: c.var.requestId, source: source.name, err: error.message },
+            'enqueue failed',
+          );
+          throw new IngestError(
+            'unavailable',
+            'The queue cannot take events right now; retry later.',
+            RETRY_AFTER_SECONDS,
+          );
         }
         throw error;
       }
       deps.logger.info(
-        { requestId: c.var.requestId, source: source.name, eventId, status: 202, ms: performance.now() - started },
+        {
+          requestId: c.var.requestId,
+          source: source.name,
+          eventId,
+          status: 202,
+          ms: performance.now() - started,
+        },
         'accepted',
       );
       return c.json({ id: eventId }, 202);

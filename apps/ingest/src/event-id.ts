@@ -19,14 +19,21 @@ function readPointer(document: unknown, pointer: string): unknown {
 function fromIdempotency(setting: Idempotency, request: DeliveryRequest): string {
   if ('header' in setting) {
     const value = request.header(setting.header);
-    if (!value) throw new IngestError('invalid_payload', `The ${setting.header} header that identifies the event is missing.`);
+    if (!value)
+      throw new IngestError(
+        'invalid_payload',
+        `The ${setting.header} header that identifies the event is missing.`,
+      );
     return value;
   }
   let document: unknown;
   try {
     document = JSON.parse(request.text);
   } catch {
-    throw new IngestError('invalid_payload', 'The body is not valid JSON, so the event id cannot be read from it.');
+    throw new IngestError(
+      'invalid_payload',
+      'The body is not valid JSON, so the event id cannot be read from it.',
+    );
   }
   const value = readPointer(document, setting.jsonPointer);
   if (typeof value === 'string' && value !== '') return value;
@@ -47,7 +54,10 @@ export function deriveEventId(
     ? fromIdempotency(setting, request)
     : providerEventId || `sha256:${createHash('sha256').update(request.rawBody).digest('hex')}`;
   if (id.length > MAX_EVENT_ID_LENGTH) {
-    throw new IngestError('invalid_payload', `The event id is longer than ${MAX_EVENT_ID_LENGTH} characters.`);
+    throw new IngestError(
+      'invalid_payload',
+      `The event id is longer than ${MAX_EVENT_ID_LENGTH} characters.`,
+    );
   }
   return id;
 }

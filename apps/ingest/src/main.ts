@@ -1,6 +1,6 @@
+import { serve } from '@hono/node-server';
 import { ConfigError, loadSources } from '@inlet/config';
 import { createEventQueue, createRedis, EventProducer } from '@inlet/queue';
-import { serve } from '@hono/node-server';
 import { pino } from 'pino';
 import { createApp } from './app.js';
 import { parseIngestEnv } from './env.js';
@@ -39,7 +39,9 @@ main().catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`inlet ingest: ${error.message}\n`);
   } else {
-    process.stderr.write(`inlet ingest: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `inlet ingest: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
   }
   process.exit(1);
 });

@@ -14,7 +14,10 @@ const ALWAYS_DROPPED = new Set([
 const MAX_STORED_HEADER_BYTES = 16 * 1024;
 
 /** The request headers kept with an event: lower-cased, credentials and signatures removed, bounded. */
-export function storedHeaders(headers: Headers, credentialHeaders: ReadonlySet<string>): Record<string, string> {
+export function storedHeaders(
+  headers: Headers,
+  credentialHeaders: ReadonlySet<string>,
+): Record<string, string> {
   const kept: Record<string, string> = {};
   let budget = MAX_STORED_HEADER_BYTES;
   headers.forEach((value, name) => {

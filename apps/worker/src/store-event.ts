@@ -14,7 +14,9 @@ export function parseEventJob(data: unknown): EventJob {
   const parsed = eventJobSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new UnrecoverableError(`invalid event in queue: ${issue?.path.join('.') || 'data'}: ${issue?.message ?? 'invalid'}`);
+    throw new UnrecoverableError(
+      `invalid event in queue: ${issue?.path.join('.') || 'data'}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   return parsed.data;
 }
@@ -36,7 +38,10 @@ export async function storeEvent(sql: Sql, event: EventJob, options: StoreOption
         payloadJson: payloadJsonFor(event.body, event.headers['content-type']),
         receivedAt: new Date(event.receivedAt),
       }),
-    { ...(options.onRetry ? { onRetry: options.onRetry } : {}), ...(options.isolation ? { isolation: options.isolation } : {}) },
+    {
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+      ...(options.isolation ? { isolation: options.isolation } : {}),
+    },
   );
   return result.inserted;
 }

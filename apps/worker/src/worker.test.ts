@@ -8,7 +8,11 @@ import { createEventWorker } from './worker.js';
 
 const logger = pino({ level: 'silent' });
 
-function event(source: string, eventId: string, body = `{"id":"${eventId}","amount":12345678901234567890}`): EventJob {
+function event(
+  source: string,
+  eventId: string,
+  body = `{"id":"${eventId}","amount":12345678901234567890}`,
+): EventJob {
   return {
     source,
     eventId,
@@ -39,7 +43,9 @@ describe('worker against real Redis and PostgreSQL', () => {
     };
     const events = Array.from({ length: 10 }, (_, i) => event('contended', `evt_${i}`));
     const results = await Promise.all(
-      events.flatMap((e) => Array.from({ length: 5 }, () => storeEvent(sql, e, { isolation: 'serializable', onRetry }))),
+      events.flatMap((e) =>
+        Array.from({ length: 5 }, () => storeEvent(sql, e, { isolation: 'serializable', onRetry })),
+      ),
     );
     expect(results.filter(Boolean)).toHaveLength(10);
     expect(await countEvents(sql, 'contended')).toBe(10);

@@ -21,7 +21,10 @@ export interface EventWorkerStats {
 }
 
 /** A BullMQ worker that stores each event once; retries are BullMQ's, serialization retries ours. */
-export function createEventWorker(options: EventWorkerOptions): { worker: Worker<EventJob>; stats: EventWorkerStats } {
+export function createEventWorker(options: EventWorkerOptions): {
+  worker: Worker<EventJob>;
+  stats: EventWorkerStats;
+} {
   const stats: EventWorkerStats = { stored: 0, duplicates: 0, transactionRetries: 0 };
   const { logger } = options;
   const store: StoreOptions = {

@@ -1,4 +1,3 @@
-export { ConfigError } from './errors.js';
 export {
   booleanFromEnv,
   commonEnv,
@@ -8,6 +7,7 @@ export {
   portSchema,
   redisUrlSchema,
 } from './env.js';
+export { ConfigError } from './errors.js';
 export {
   commonSourceShape,
   type Idempotency,

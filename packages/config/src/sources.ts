@@ -21,7 +21,12 @@ export const commonSourceShape = {
     message: `must be one of: ${providerNames.join(', ')}`,
   }),
   secrets: z.array(z.string().min(1, 'must not be empty')).min(1, 'needs at least one secret'),
-  toleranceSeconds: z.number().int().positive().max(7 * 24 * 3600).default(300),
+  toleranceSeconds: z
+    .number()
+    .int()
+    .positive()
+    .max(7 * 24 * 3600)
+    .default(300),
   maxBodyBytes: z
     .number()
     .int()
@@ -52,7 +57,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 function resolveSecret(value: string, env: Env): string | { error: string } {
   if (!value.startsWith('env:')) return value;
   const name = value.slice(4);
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return { error: `"${value}" is not a valid env:NAME reference` };
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    return { error: `"${value}" is not a valid env:NAME reference` };
   const resolved = env[name];
   if (resolved === undefined || resolved === '') return { error: `environment variable ${name} is not set` };
   return resolved;
@@ -83,12 +89,15 @@ export function parseSources(document: unknown, options: { env?: Env; file?: str
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       if (!issue) return fail(`sources.${name}`, 'invalid');
-      const detail = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
+      const detail =
+        issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
       return fail(issuePath(at, issue), detail);
     }
     const secrets = parsed.data.secrets.map((value, index) => {
       const resolved = resolveSecret(value, env);
-      return typeof resolved === 'string' ? resolved : fail(`sources.${name}.secrets[${index}]`, resolved.error);
+      return typeof resolved === 'string'
+        ? resolved
+        : fail(`sources.${name}.secrets[${index}]`, resolved.error);
     });
     sources.set(name, {
       name,
@@ -111,7 +120,9 @@ export async function loadSources(file: string, options: { env?: Env } = {}): Pr
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(
       'INLET_SOURCES',
-      code === 'ENOENT' ? `sources file ${absolute} does not exist` : `cannot read ${absolute} (${code ?? 'error'})`,
+      code === 'ENOENT'
+        ? `sources file ${absolute} does not exist`
+        : `cannot read ${absolute} (${code ?? 'error'})`,
     );
   }
   let document: unknown;

@@ -54,14 +54,19 @@ export class EventProducer {
     const timeoutMs = this.options.timeoutMs ?? 2000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not answer in ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new QueueUnavailableError(`Redis did not answer in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     try {
       await Promise.race([this.queue.add(event.source, event, { ...eventJobOptions, jobId }), timeout]);
       return jobId;
     } catch (error) {
       if (error instanceof QueueUnavailableError) throw error;
-      throw new QueueUnavailableError(`Redis refused the event: ${(error as Error).message}`, { cause: error });
+      throw new QueueUnavailableError(`Redis refused the event: ${(error as Error).message}`, {
+        cause: error,
+      });
     } finally {
       clearTimeout(timer);
     }
