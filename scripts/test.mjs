@@ -17,7 +17,16 @@ const env = {
   TURBO_TELEMETRY_DISABLED: '1',
   DO_NOT_TRACK: '1',
 };
-const args = ['turbo', 'run', 'typecheck', 'lint', 'test', '--concurrency=2', ...process.argv.slice(2)];
+const args = [
+  'turbo',
+  'run',
+  'typecheck',
+  'lint',
+  'test',
+  '--concurrency=2',
+  '--continue',
+  ...process.argv.slice(2),
+];
 const child = spawn('npx', args, { cwd: root, env, stdio: 'inherit' });
 const code = await new Promise((resolve) =>
   child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))),

@@ -1,0 +1,112 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from './errors.js';
+import { loadSources, parseSources } from './sources.js';
+
+const errorOf = (fn: () => unknown): ConfigError => {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('parseSources', () => {
+  it('resolves env: secrets and applies defaults', () => {
+    const sources = parseSources(
+      { sources: { gh: { provider: 'github', secrets: ['env:GH_SECRET', 'literal'] } } },
+      { env: { GH_SECRET: 'from-env' } },
+    );
+    const gh = sources.get('gh');
+    expect(gh?.provider.name).toBe('github');
+    expect(gh?.settings.secrets).toEqual(['from-env', 'literal']);
+    expect(gh?.settings.toleranceSeconds).toBe(300);
+    expect(gh?.maxBodyBytes).toBe(1_048_576);
+  });
+
+  it('keeps provider options for the verifier', () => {
+    const sources = parseSources({
+      sources: { shop: { provider: 'hmac', secrets: ['s'], header: 'X-Sig', encoding: 'base64' } },
+    });
+    expect(sources.get('shop')?.settings).toMatchObject({
+      header: 'X-Sig',
+      encoding: 'base64',
+      algorithm: 'sha256',
+    });
+  });
+
+  const bad: Array<[string, unknown, string]> = [
+    [
+      'an unset env secret',
+      { sources: { a: { provider: 'github', secrets: ['env:NOPE_NOT_SET'] } } },
+      'sources.a.secrets[0]: environment variable NOPE_NOT_SET is not set',
+    ],
+    [
+      'no secrets',
+      { sources: { a: { provider: 'github', secrets: [] } } },
+      'sources.a.secrets: needs at least one secret',
+    ],
+    [
+      'an unknown provider',
+      { sources: { a: { provider: 'gitlab', secrets: ['x'] } } },
+      'sources.a.provider: must be one of',
+    ],
+    [
+      'a bad source name',
+      { sources: { 'Bad Name': { provider: 'github', secrets: ['x'] } } },
+      'sources.Bad Name: a source name must match',
+    ],
+    [
+      'an unknown field',
+      { sources: { a: { provider: 'github', secrets: ['x'], tolerance: 1 } } },
+      'sources.a: unknown field(s) tolerance',
+    ],
+    [
+      'a wrong type',
+      { sources: { a: { provider: 'github', secrets: ['x'], toleranceSeconds: 'soon' } } },
+      'sources.a.toleranceSeconds',
+    ],
+    ['a missing hmac header', { sources: { a: { provider: 'hmac', secrets: ['x'] } } }, 'sources.a.header'],
+    [
+      'a bad idempotency pointer',
+      { sources: { a: { provider: 'github', secrets: ['x'], idempotency: { jsonPointer: 'id' } } } },
+      'sources.a.idempotency',
+    ],
+    ['no sources key', {}, 'sources'],
+  ];
+  it.each(bad)('names the field for %s', (_name, document, expected) => {
+    const error = errorOf(() => parseSources(document, { env: {} }));
+    expect(error.message).toContain(expected);
+  });
+});
+
+describe('loadSources', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'inlet-config-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('names the file in errors', async () => {
+    const file = path.join(dir, 'broken.json');
+    await writeFile(file, '{ "sources": ');
+    await expect(loadSources(file)).rejects.toThrow(/broken\.json: \(root\): not valid JSON/);
+    await expect(loadSources(path.join(dir, 'missing.json'))).rejects.toThrow(/does not exist/);
+  });
+
+  it('reads a valid file', async () => {
+    const file = path.join(dir, 'ok.json');
+    await writeFile(
+      file,
+      JSON.stringify({ sources: { acme: { provider: 'standard-webhooks', secrets: ['whsec_AAAA'] } } }),
+    );
+    const sources = await loadSources(file);
+    expect([...sources.keys()]).toEqual(['acme']);
+  });
+});

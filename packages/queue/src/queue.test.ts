@@ -1,0 +1,85 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type EventJob, eventJobSchema, jobIdFor } from './event-job.js';
+import { createEventQueue, EventProducer, eventJobOptions, QueueUnavailableError } from './queue.js';
+import { createRedis } from './redis.js';
+
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const suffix = `${process.pid}_${Math.random().toString(16).slice(2)}`;
+
+describe('jobIdFor', () => {
+  it('keeps readable ids readable', () => {
+    expect(jobIdFor('github', '72d3162e-cc78-11e3-81ab-4c9367dc0958')).toBe(
+      'github/72d3162e-cc78-11e3-81ab-4c9367dc0958',
+    );
+  });
+
+  it('never contains ":" and is never an integer', () => {
+    for (const id of ['sha256:abc', '12345', 'a:b:c', '0', 'x'.repeat(600), 'with space', 'ünïcode']) {
+      const jobId = jobIdFor('s', id);
+      expect(jobId).not.toContain(':');
+      expect(`${Number.parseInt(jobId, 10)}`).not.toBe(jobId);
+      expect(jobId.length).toBeLessThanOrEqual(200);
+    }
+  });
+
+  it('keeps distinct (source, id) pairs distinct', () => {
+    const pairs: Array<[string, string]> = [
+      ['a', 'b/c'],
+      ['a/b', 'c'],
+      ['a', 'sha256:1'],
+      ['a', 'sha256_1'],
+      ['a', '/x'],
+      ['a', 'x'],
+      ['b', 'x'],
+    ];
+    const ids = new Set(pairs.map(([source, id]) => jobIdFor(source, id)));
+    expect(ids.size).toBe(pairs.length);
+  });
+});
+
+describe('eventJobSchema', () => {
+  it('rejects data that is not a whole event', () => {
+    expect(eventJobSchema.safeParse({ source: 'a', eventId: 'b' }).success).toBe(false);
+  });
+});
+
+describe('EventProducer with real Redis', () => {
+  const connection = createRedis(redisUrl, 'producer');
+  const queue = createEventQueue(connection, { name: `events_${suffix}`, prefix: `{queue-test-${suffix}}` });
+  const producer = new EventProducer(queue, connection);
+  afterAll(async () => {
+    await queue.obliterate({ force: true });
+    await producer.close();
+  });
+
+  const event: EventJob = {
+    source: 'stripe',
+    eventId: 'evt_1',
+    eventType: 'invoice.paid',
+    headers: { 'content-type': 'application/json' },
+    body: '{"id":"evt_1"}',
+    receivedAt: 1_700_000_000_000,
+  };
+
+  it('adds one job per event id, with retries and the dead-letter set kept', async () => {
+    await queue.waitUntilReady();
+    const first = await producer.enqueue(event);
+    const second = await producer.enqueue({ ...event, receivedAt: event.receivedAt + 1 });
+    expect(second).toBe(first);
+    expect(await queue.getWaitingCount()).toBe(1);
+    const job = await queue.getJob(first);
+    expect(job?.data).toEqual(event);
+    expect(job?.opts.attempts).toBe(eventJobOptions.attempts);
+    expect(await producer.ping()).toBe(true);
+  });
+
+  it('fails fast when its connection is not up', async () => {
+    const offline = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false });
+    const idle = new EventProducer(queue, offline);
+    expect(idle.connected).toBe(false);
+    await expect(idle.enqueue(event)).rejects.toBeInstanceOf(QueueUnavailableError);
+    expect(await idle.ping()).toBe(false);
+    offline.disconnect();
+  });
+});
