@@ -266,14 +266,9 @@ export function ensureInstalledAndBuilt(root, { quietBuild = true } = {}) {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   if (!existsSync(path.join(root, 'node_modules', '.package-lock.json'))) {
     log('installing dependencies');
-    execFileSync(
-      npm,
-      [existsSync(path.join(root, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund'],
-      {
-        cwd: root,
-        stdio: 'inherit',
-      },
-    );
+    // `npm install` rather than `npm ci`: it follows the lock file too, and tolerates a lock file
+    // written where the registry lacked some other platforms' optional packages.
+    execFileSync(npm, ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   }
   log('building');
   execFileSync(npm, ['run', 'build', '--', ...(quietBuild ? ['--output-logs=errors-only'] : [])], {
