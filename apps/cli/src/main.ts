@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { ConfigError } from '@inlet/config';
 import { CliError } from './cli-error.js';
 import { runMigrate } from './migrate.js';
