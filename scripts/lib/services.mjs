@@ -214,9 +214,11 @@ async function startOwnPostgres(dataDir) {
     url,
     stop: async () => {
       if (child.exitCode !== null) return;
-      // SIGINT is PostgreSQL's "fast" shutdown.
-      child.kill('SIGINT');
-      await new Promise((resolve) => child.once('exit', resolve));
+      // A signal to runuser need not reach postgres: ask pg_ctl for a fast shutdown instead.
+      const exit = new Promise((resolve) => child.once('exit', resolve));
+      const [stopCmd, stopArgs] = asPostgresUser(path.join(bin, 'pg_ctl'), ['stop', '-D', dir, '-m', 'fast']);
+      spawnSync(stopCmd, stopArgs, { stdio: 'ignore' });
+      await exit;
     },
   };
 }
