@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { ensureInstalledAndBuilt, ensureServices } from './lib/services.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,9 +28,27 @@ const args = [
   '--continue',
   ...process.argv.slice(2),
 ];
-const child = spawn('npx', args, { cwd: root, env, stdio: 'inherit' });
+const child = spawn('npx', args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+
+// Add up the per-workspace summaries ("Tests  2 failed | 40 passed (42)") into one closing line.
+const totals = { passed: 0, failed: 0, skipped: 0 };
+let pending = '';
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  pending += chunk.toString();
+  const lines = pending.split('\n');
+  pending = lines.pop() ?? '';
+  for (const line of lines) {
+    const plain = stripVTControlCharacters(line);
+    if (!/\bTests\s+\d/.test(plain)) continue;
+    for (const [, count, kind] of plain.matchAll(/(\d+) (passed|failed|skipped)/g))
+      totals[kind] += Number(count);
+  }
+});
 const code = await new Promise((resolve) =>
   child.once('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))),
 );
 await services.stop();
-process.exit(code);
+const skipped = totals.skipped > 0 ? `, ${totals.skipped} skipped` : '';
+process.stdout.write(`\ntests: ${totals.passed} passed, ${totals.failed} failed${skipped}\n`);
+process.exit(code === 0 && totals.failed > 0 ? 1 : code);

@@ -10,10 +10,10 @@ async function main(): Promise<void> {
   const logger = pino({ level: env.LOG_LEVEL, base: { app: 'ingest' } });
   const sources = await loadSources(env.INLET_SOURCES);
   const connection = createRedis(env.REDIS_URL, 'producer');
-  connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   const queue = createEventQueue(connection, { name: env.INLET_QUEUE, prefix: env.INLET_QUEUE_PREFIX });
-  queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
-  const producer = new EventProducer(queue, connection);
+  const producer = new EventProducer(queue, connection, {
+    onError: (error) => logger.warn({ err: error.message }, 'redis error'),
+  });
   const app = createApp({ sources, producer, logger });
 
   const server = serve({ fetch: app.fetch, port: env.PORT }, (info) => {
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     server.close(() => {
       producer.close().finally(() => process.exit(0));
     });
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
     // Idle keep-alive connections would hold close() open.
     setTimeout(() => process.exit(0), 10_000).unref();
   };

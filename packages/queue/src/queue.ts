@@ -32,6 +32,8 @@ export class QueueUnavailableError extends Error {
 export interface EnqueueOptions {
   /** Give up after this long: a hung Redis must not hang the HTTP request. */
   readonly timeoutMs?: number;
+  /** Connection errors (Redis away, reconnecting); by default they are dropped. */
+  readonly onError?: (error: Error) => void;
 }
 
 /** Producer side of the events queue: one add per event, jobId = the event's idempotency key. */
@@ -40,7 +42,12 @@ export class EventProducer {
     readonly queue: Queue<EventJob>,
     private readonly connection: Redis,
     private readonly options: EnqueueOptions = {},
-  ) {}
+  ) {
+    // Connection trouble surfaces as a 503 per request; these events only need somewhere to go.
+    const report = (error: Error) => options.onError?.(error);
+    connection.on('error', report);
+    queue.on('error', report);
+  }
 
   /** True while the connection to Redis is up; when false, `enqueue` would fail. */
   get connected(): boolean {
