@@ -67,7 +67,7 @@ export async function send(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (secret === undefined)
     throw new CliError(`source "${source.name}" has no secret to sign with; pass --secret`);
   const id = values.id ?? `msg_${createHash('sha256').update(body).digest('hex').slice(0, 24)}`;
-  const headers = source.provider.sign({ body, secret, timestamp, id }, source.settings);
+  const headers = await source.provider.sign({ body, secret, timestamp, id }, source.settings);
   const sent = values.tamper ? `${body} ` : body;
   const port = env.PORT ?? '8080';
   const url = values.url ?? `http://127.0.0.1:${port}/webhooks/${encodeURIComponent(source.name)}`;

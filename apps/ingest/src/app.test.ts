@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { createMemoryNonceStore } from '@inlet/signatures';
 import { parseSources } from '@inlet/config';
 import { createEventQueue, createRedis, type EventJob, EventProducer, jobIdFor } from '@inlet/queue';
 import { startRedisServer, testRedisUrl, uniqueQueue } from '@inlet/testkit';
@@ -40,7 +41,7 @@ function signed(
 ) {
   const source = sources.get(sourceName);
   if (!source) throw new Error(`no source ${sourceName}`);
-  return source.provider.sign(
+  const headers = source.provider.sign(
     {
       body,
       secret: options.secret ?? source.settings.secrets[0] ?? '',
@@ -49,6 +50,8 @@ function signed(
     },
     source.settings,
   );
+  if (headers instanceof Promise) throw new Error('these tests use synchronous signers');
+  return headers;
 }
 
 describe('ingest with real Redis', () => {
@@ -57,7 +60,7 @@ describe('ingest with real Redis', () => {
   const queue = createEventQueue(connection, names);
   const producer = new EventProducer(queue, connection);
   let clock = Date.now();
-  const app = createApp({ sources, producer, logger, now: () => clock });
+  const app = createApp({ sources, producer, nonces: createMemoryNonceStore(), logger, now: () => clock });
 
   const post = (source: string, body: string, headers: Record<string, string>) =>
     app.request(`/webhooks/${source}`, {
@@ -240,7 +243,7 @@ describe('ingest over a real socket', () => {
     const connection = createRedis(testRedisUrl(), 'producer');
     const names = uniqueQueue();
     const producer = new EventProducer(createEventQueue(connection, names), connection);
-    const app = createApp({ sources, producer, logger });
+    const app = createApp({ sources, producer, nonces: createMemoryNonceStore(), logger });
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
@@ -276,7 +279,7 @@ describe('ingest while Redis is away', () => {
     const redis = await startRedisServer();
     const connection = createRedis(redis.url, 'producer');
     const producer = new EventProducer(createEventQueue(connection, uniqueQueue()), connection);
-    const app = createApp({ sources, producer, logger });
+    const app = createApp({ sources, producer, nonces: createMemoryNonceStore(), logger });
     const body = '{"id":"evt_outage","type":"invoice.paid"}';
     const send = () =>
       app.request('/webhooks/stripe', {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Source, Sources } from '@inlet/config';
 import { type EventProducer, QueueUnavailableError } from '@inlet/queue';
-import { type DeliveryRequest, PayloadError, SignatureError } from '@inlet/signatures';
+import { type DeliveryRequest, type NonceStore, PayloadError, SignatureError } from '@inlet/signatures';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
@@ -12,6 +12,8 @@ import { storedHeaders } from './stored-headers.js';
 export interface IngestDeps {
   readonly sources: Sources;
   readonly producer: EventProducer;
+  /** Where single-use token ids are remembered (Redis, so every ingest instance shares them). */
+  readonly nonces: NonceStore;
   readonly logger: Logger;
   /** Clock in ms, injectable for tests. */
   readonly now?: () => number;
@@ -108,7 +110,7 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       const request: DeliveryRequest = { rawBody, text, header: (name) => c.req.header(name), now: now() };
       let verified: Awaited<ReturnType<Source['provider']['verify']>>;
       try {
-        verified = await source.provider.verify(request, source.settings);
+        verified = await source.provider.verify(request, source.settings, { sourceName: source.name, nonces: deps.nonces });
       } catch (error) {
         if (error instanceof SignatureError || error instanceof PayloadError) {
           throw new IngestError(error.code, error.message);

@@ -1,6 +1,6 @@
 import { serve } from '@hono/node-server';
 import { ConfigError, loadSources } from '@inlet/config';
-import { createEventQueue, createRedis, EventProducer } from '@inlet/queue';
+import { createEventQueue, createRedis, createRedisNonceStore, EventProducer } from '@inlet/queue';
 import { pino } from 'pino';
 import { createApp } from './app.js';
 import { parseIngestEnv } from './env.js';
@@ -14,7 +14,8 @@ async function main(): Promise<void> {
   const producer = new EventProducer(queue, connection, {
     onError: (error) => logger.warn({ err: error.message }, 'redis error'),
   });
-  const app = createApp({ sources, producer, logger });
+  const nonces = createRedisNonceStore(connection, env.INLET_QUEUE_PREFIX);
+  const app = createApp({ sources, producer, nonces, logger });
 
   const server = serve({ fetch: app.fetch, port: env.PORT }, (info) => {
     logger.info({ port: info.port, sources: [...sources.keys()] }, 'ingest listening');

@@ -20,7 +20,7 @@ export const commonSourceShape = {
   provider: z.enum(providerNames as [string, ...string[]], {
     message: `must be one of: ${providerNames.join(', ')}`,
   }),
-  secrets: z.array(z.string().min(1, 'must not be empty')).min(1, 'needs at least one secret'),
+  secrets: z.array(z.string().min(1, 'must not be empty')).optional(),
   toleranceSeconds: z
     .number()
     .int()
@@ -93,7 +93,14 @@ export function parseSources(document: unknown, options: { env?: Env; file?: str
         issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
       return fail(issuePath(at, issue), detail);
     }
-    const secrets = parsed.data.secrets.map((value, index) => {
+    const declared = parsed.data.secrets ?? [];
+    if (provider.usesSecrets === false && declared.length > 0) {
+      fail(`sources.${name}.secrets`, `the ${provider.name} provider takes no secrets`);
+    }
+    if (provider.usesSecrets !== false && declared.length === 0) {
+      fail(`sources.${name}.secrets`, 'needs at least one secret');
+    }
+    const secrets = declared.map((value, index) => {
       const resolved = resolveSecret(value, env);
       return typeof resolved === 'string'
         ? resolved

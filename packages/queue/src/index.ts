@@ -8,3 +8,4 @@ export {
   QueueUnavailableError,
 } from './queue.js';
 export { createRedis, type RedisRole } from './redis.js';
+export { createRedisNonceStore, type RedisNonceStore } from './nonce-store.js';

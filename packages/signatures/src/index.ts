@@ -8,13 +8,16 @@ export {
   type DeliveryRequest,
   defineProvider,
   type Handshake,
+  type NonceStore,
   type Provider,
   type SignInput,
   type SourceOptions,
   type Verified,
+  type VerifyContext,
 } from './provider.js';
 export { github } from './providers/github.js';
 export { type HmacOptions, hmac, hmacOptionsSchema } from './providers/hmac.js';
 export { standardWebhooks } from './providers/standard-webhooks.js';
 export { stripe } from './providers/stripe.js';
 export { getProvider, isProviderName, type ProviderName, providerNames, providers } from './registry.js';
+export { createMemoryNonceStore } from './memory-nonce-store.js';

@@ -48,11 +48,30 @@ export type SourceOptions<Shape extends z.ZodRawShape = z.ZodRawShape> = BaseSou
 
 export interface SignInput {
   readonly body: string;
+  /**
+   * What to sign with: an HMAC secret, a Standard Webhooks `whsk_` signing key, or for `jwt` a
+   * private key (PEM or JWK JSON).
+   */
   readonly secret: string;
   /** Seconds since the epoch for schemes that sign a timestamp. */
   readonly timestamp: number;
   /** Delivery id for schemes that carry one in a header. */
   readonly id: string;
+}
+
+/**
+ * Remembers single-use values (a JWT's `jti`) across every ingest instance. `claim` answers true
+ * the first time it sees `key` and false while it is remembered (`ttlSeconds`).
+ */
+export interface NonceStore {
+  claim(key: string, ttlSeconds: number): Promise<boolean>;
+}
+
+/** What a verifier may use besides the request and the source's options. */
+export interface VerifyContext {
+  /** The source's name, for namespacing what the verifier remembers. */
+  readonly sourceName: string;
+  readonly nonces: NonceStore;
 }
 
 /**
@@ -65,11 +84,19 @@ export interface Provider<Shape extends z.ZodRawShape = z.ZodRawShape> {
   readonly optionsSchema: z.ZodObject<Shape>;
   /** Headers that carry credentials or signatures: never stored, never logged. */
   readonly credentialHeaders: readonly string[];
-  verify(request: DeliveryRequest, source: SourceOptions<Shape>): Verified | Promise<Verified>;
+  /** False for schemes that need no shared secret (`jwt`); then `secrets` may be empty. Default true. */
+  readonly usesSecrets?: boolean;
+  verify(request: DeliveryRequest, source: SourceOptions<Shape>, context: VerifyContext): Verified | Promise<Verified>;
   /** Headers that make `input.body` verify for this source (used by `inlet send` and tests). */
-  sign(input: SignInput, source: SourceOptions<Shape>): Record<string, string>;
+  sign(input: SignInput, source: SourceOptions<Shape>): Record<string, string> | Promise<Record<string, string>>;
 }
 
-export function defineProvider<Shape extends z.ZodRawShape>(provider: Provider<Shape>): Provider<Shape> {
+/**
+ * Checks a provider against the interface while keeping its own, narrower types (a `sign` that is
+ * synchronous stays synchronous for callers that use the provider directly).
+ */
+export function defineProvider<Shape extends z.ZodRawShape, const P extends Provider<Shape>>(
+  provider: P & { readonly optionsSchema: z.ZodObject<Shape> },
+): P {
   return provider;
 }

@@ -37,7 +37,7 @@ export const github = defineProvider({
     };
   },
 
-  sign(input) {
+  sign(input, _source) {
     const digest = hmacDigest('sha256', input.secret, [input.body]).toString('hex');
     return {
       'X-Hub-Signature-256': `${PREFIX}${digest}`,

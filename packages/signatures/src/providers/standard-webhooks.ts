@@ -55,7 +55,7 @@ export const standardWebhooks = defineProvider({
     return { eventId: id, eventType: stringField(parseJson(request.text), 'type') };
   },
 
-  sign(input) {
+  sign(input, _source) {
     const key = standardWebhooksKey(input.secret);
     if (key === undefined) {
       throw new TypeError('A Standard Webhooks secret must be base64, optionally after whsec_.');

@@ -66,7 +66,7 @@ export const stripe = defineProvider({
     return { eventId: stringField(payload, 'id'), eventType: stringField(payload, 'type') };
   },
 
-  sign(input) {
+  sign(input, _source) {
     const timestamp = formatUnixSeconds(input.timestamp);
     const digest = hmacDigest('sha256', input.secret, [timestamp, '.', input.body]).toString('hex');
     return { 'Stripe-Signature': `t=${timestamp},v1=${digest}` };
