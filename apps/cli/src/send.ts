@@ -17,6 +17,8 @@ Options:
   --id ID            delivery id for schemes that carry one (default: derived from the body,
                      so sending the same body again is recognised as the same event)
   --secret SECRET    sign with this secret instead of the source's first one
+  --key PATH         sign with the key in this file: a jwt source's private key (PEM or JWK),
+                     or a Standard Webhooks whsk_ signing key
   --timestamp SECS   sign with this Unix time instead of now (to test the replay window)
   --tamper           change the body after signing (to see the signature refused)
   --content-type T   Content-Type header (default: application/json)`;
@@ -39,6 +41,7 @@ export async function send(argv: string[], env: NodeJS.ProcessEnv = process.env)
       sources: { type: 'string' },
       id: { type: 'string' },
       secret: { type: 'string' },
+      key: { type: 'string' },
       timestamp: { type: 'string' },
       tamper: { type: 'boolean', default: false },
       'content-type': { type: 'string', default: 'application/json' },
@@ -63,9 +66,17 @@ export async function send(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (!/^\d{1,12}$/.test(values.timestamp)) throw new CliError('--timestamp must be Unix seconds');
     timestamp = Number(values.timestamp);
   }
-  const secret = values.secret ?? source.settings.secrets[0];
-  if (secret === undefined)
-    throw new CliError(`source "${source.name}" has no secret to sign with; pass --secret`);
+  if (values.secret !== undefined && values.key !== undefined)
+    throw new CliError('give --secret or --key, not both');
+  const secret =
+    values.key !== undefined
+      ? (await readFile(values.key, 'utf8')).trim()
+      : (values.secret ?? source.settings.secrets[0]);
+  if (secret === undefined) {
+    throw new CliError(
+      `source "${source.name}" has no secret to sign with; pass --key (a private key file) or --secret`,
+    );
+  }
   const id = values.id ?? `msg_${createHash('sha256').update(body).digest('hex').slice(0, 24)}`;
   const headers = await source.provider.sign({ body, secret, timestamp, id }, source.settings);
   const sent = values.tamper ? `${body} ` : body;
