@@ -1,0 +1,63 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { exited } from '@inlet/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runNode } from './support.js';
+
+describe('a bad setting stops an app at start with one line naming it', () => {
+  let dir: string;
+  let sources: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'inlet-startup-'));
+    sources = path.join(dir, 'sources.json');
+    await writeFile(
+      sources,
+      JSON.stringify({ sources: { gh: { provider: 'github', secrets: ['env:UNSET_GH_SECRET'] } } }),
+    );
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const cases: Array<[string, string, Record<string, string>, RegExp]> = [
+    ['ingest', 'apps/ingest/dist/main.js', { PORT: 'eighty' }, /^inlet ingest: PORT: must be a port number$/],
+    [
+      'ingest',
+      'apps/ingest/dist/main.js',
+      { REDIS_URL: 'http://x' },
+      /^inlet ingest: REDIS_URL: must be a Redis URL/,
+    ],
+    [
+      'ingest',
+      'apps/ingest/dist/main.js',
+      { INLET_SOURCES: '/nonexistent/sources.json' },
+      /INLET_SOURCES: sources file .* does not exist/,
+    ],
+    [
+      'worker',
+      'apps/worker/dist/main.js',
+      { WORKER_CONCURRENCY: '0' },
+      /^inlet worker: WORKER_CONCURRENCY: must be a whole number/,
+    ],
+    [
+      'worker',
+      'apps/worker/dist/main.js',
+      { DATABASE_URL: 'mysql://x' },
+      /^inlet worker: DATABASE_URL: must be a PostgreSQL/,
+    ],
+  ];
+  it.each(cases)('%s with %o', async (_app, script, env, expected) => {
+    const run = runNode(script, env);
+    expect(await exited(run.child)).toBe(1);
+    const lines = run.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(expected);
+  });
+
+  it('names the sources file and field', async () => {
+    const run = runNode('apps/ingest/dist/main.js', { INLET_SOURCES: sources });
+    expect(await exited(run.child)).toBe(1);
+    expect(run.output().trim()).toBe(
+      `inlet ingest: ${sources}: sources.gh.secrets[0]: environment variable UNSET_GH_SECRET is not set`,
+    );
+  });
+});
