@@ -59,13 +59,15 @@ export async function send(argv: string[], env: NodeJS.ProcessEnv = process.env)
       `no source "${values.source}" in ${sourcesFile} (have: ${[...sources.keys()].join(', ') || 'none'})`,
     );
   }
-  const body =
-    values.file !== undefined ? await readFile(values.file, 'utf8') : (values.data ?? defaultTestBody);
   let timestamp = Math.floor(Date.now() / 1000);
   if (values.timestamp !== undefined) {
     if (!/^\d{1,12}$/.test(values.timestamp)) throw new CliError('--timestamp must be Unix seconds');
     timestamp = Number(values.timestamp);
   }
+  const body =
+    values.file !== undefined
+      ? await readFile(values.file, 'utf8')
+      : (values.data ?? source.provider.exampleBody?.({ timestamp }) ?? defaultTestBody);
   if (values.secret !== undefined && values.key !== undefined)
     throw new CliError('give --secret or --key, not both');
   const secret =

@@ -84,11 +84,23 @@ export interface Provider<Shape extends z.ZodRawShape = z.ZodRawShape> {
   readonly optionsSchema: z.ZodObject<Shape>;
   /** Headers that carry credentials or signatures: never stored, never logged. */
   readonly credentialHeaders: readonly string[];
+  /**
+   * A test body shaped as the provider sends it, for `inlet send` without `--data`: only needed
+   * where the scheme reads something from the body (Linear's signed timestamp).
+   */
+  exampleBody?(input: { readonly timestamp: number }): string;
   /** False for schemes that need no shared secret (`jwt`); then `secrets` may be empty. Default true. */
   readonly usesSecrets?: boolean;
-  verify(request: DeliveryRequest, source: SourceOptions<Shape>, context: VerifyContext): Verified | Promise<Verified>;
+  verify(
+    request: DeliveryRequest,
+    source: SourceOptions<Shape>,
+    context: VerifyContext,
+  ): Verified | Promise<Verified>;
   /** Headers that make `input.body` verify for this source (used by `inlet send` and tests). */
-  sign(input: SignInput, source: SourceOptions<Shape>): Record<string, string> | Promise<Record<string, string>>;
+  sign(
+    input: SignInput,
+    source: SourceOptions<Shape>,
+  ): Record<string, string> | Promise<Record<string, string>>;
 }
 
 /**

@@ -1,21 +1,67 @@
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDeliveryRequest } from './delivery-request.js';
-import { SignatureError } from './errors.js';
+import { PayloadError, SignatureError } from './errors.js';
 import { createMemoryNonceStore } from './memory-nonce-store.js';
+import type { Provider } from './provider.js';
 import { github } from './providers/github.js';
 import { getProvider, isProviderName, providerNames, providers } from './registry.js';
 
-const providerOptions: Record<string, Record<string, unknown>> = {
-  hmac: { header: 'X-Partner-Signature', timestampHeader: 'X-Partner-Timestamp' },
+const NOW = 1_700_000_000_000;
+
+/** What each provider needs besides a secret to sign and verify a test delivery. */
+const fixtures: Record<string, { options?: Record<string, unknown>; secret?: string; body?: string }> = {
+  hmac: { options: { header: 'X-Partner-Signature', timestampHeader: 'X-Partner-Timestamp' } },
+  'standard-webhooks': { secret: `whsec_${Buffer.from('registry test key').toString('base64')}` },
+  svix: { secret: `whsec_${Buffer.from('registry test key').toString('base64')}` },
+  twilio: { options: { url: 'https://hooks.example.com/webhooks/twilio' } },
+  square: { options: { url: 'https://hooks.example.com/webhooks/square' } },
+  linear: { body: JSON.stringify({ type: 'Issue', action: 'create', webhookTimestamp: NOW }) },
 };
 
-const secrets: Record<string, string> = {
-  'standard-webhooks': `whsec_${Buffer.from('registry test key').toString('base64')}`,
-};
+function setUp(provider: Provider) {
+  const fixture = fixtures[provider.name] ?? {};
+  const secret = fixture.secret ?? 'a-registry-test-secret';
+  const source = {
+    secrets: [secret],
+    toleranceSeconds: 300,
+    ...provider.optionsSchema.parse(fixture.options ?? {}),
+  };
+  const body = fixture.body ?? '{"id":"evt_1","type":"thing.happened","event_id":"Ev1"}';
+  const context = { sourceName: provider.name, nonces: createMemoryNonceStore() };
+  return { secret, source, body, context };
+}
+
+/** Runs verify and reports how it ended, whether it threw synchronously or rejected. */
+async function outcome(run: () => unknown): Promise<'passed' | 'refused' | Error> {
+  try {
+    await run();
+    return 'passed';
+  } catch (error) {
+    if (error instanceof SignatureError || error instanceof PayloadError) return 'refused';
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
 
 describe('registry', () => {
-  it('lists every provider under its config name', () => {
-    expect(providerNames).toEqual(['github', 'stripe', 'standard-webhooks', 'hmac']);
+  it('lists every provider of the contract under its config name', () => {
+    expect([...providerNames].sort()).toEqual(
+      [
+        'github',
+        'hmac',
+        'linear',
+        'paddle',
+        'shopify',
+        'slack',
+        'square',
+        'standard-webhooks',
+        'stripe',
+        'svix',
+        'twilio',
+        'twitch',
+        'zoom',
+      ].sort(),
+    );
     for (const name of providerNames) expect(providers[name].name).toBe(name);
   });
 
@@ -27,51 +73,75 @@ describe('registry', () => {
     expect(isProviderName('stripe')).toBe(true);
     expect(isProviderName('constructor')).toBe(false);
   });
+});
 
-  describe.each(providerNames)('%s', (name) => {
-    const provider = getProvider(name);
-    if (provider === undefined) throw new Error(`no provider ${name}`);
-    const secret = secrets[name] ?? 'a-registry-test-secret';
-    const source = {
-      secrets: [secret],
-      toleranceSeconds: 300,
-      ...provider.optionsSchema.parse(providerOptions[name] ?? {}),
-    };
-    const body = '{"id":"evt_1","type":"thing.happened"}';
-    const now = 1_700_000_000_000;
-    const context = { sourceName: name, nonces: createMemoryNonceStore() };
-    let headers: Record<string, string> = {};
-    beforeAll(async () => {
-      headers = await provider.sign({ body, secret, timestamp: now / 1000, id: 'delivery-1' }, source);
-    });
+describe.each(providerNames)('%s', (name) => {
+  const provider: Provider = providers[name];
+  const { secret, source, body, context } = setUp(provider);
+  let headers: Record<string, string> = {};
+  beforeAll(async () => {
+    headers = await provider.sign({ body, secret, timestamp: NOW / 1000, id: 'delivery-1' }, source);
+  });
 
-    it('round-trips sign and verify', async () => {
-      const verified = await provider.verify(createDeliveryRequest({ body, headers, now }), source, context);
-      expect(verified).toBeTypeOf('object');
-    });
+  it('round-trips sign and verify', async () => {
+    const verified = await provider.verify(
+      createDeliveryRequest({ body, headers, now: NOW }),
+      source,
+      context,
+    );
+    expect(verified).toBeTypeOf('object');
+    expect(verified.handshake).toBeUndefined();
+  });
 
-    it('lists lowercase credential headers', () => {
-      for (const header of provider.credentialHeaders) expect(header).toBe(header.toLowerCase());
-    });
+  it('lists lowercase credential headers', () => {
+    for (const header of provider.credentialHeaders) expect(header).toBe(header.toLowerCase());
+  });
 
-    const garbage = [
-      '',
-      ' ',
-      ',',
-      '=',
-      'v1,',
-      't=',
-      'sha256=',
-      '\u0000',
-      'é',
-      'x'.repeat(9000),
-      '=,=,= v1,= v1a,=',
-    ];
-    it.each(garbage)('answers garbage headers %j with a SignatureError only', async (value) => {
-      const tampered: Record<string, string> = {};
-      for (const key of Object.keys(headers)) tampered[key] = value;
-      const request = createDeliveryRequest({ body, headers: { ...headers, ...tampered }, now });
-      await expect((async () => provider.verify(request, source, context))()).rejects.toBeInstanceOf(SignatureError);
-    });
+  const garbage = [
+    '',
+    ' ',
+    ',',
+    '=',
+    'v1,',
+    't=',
+    'sha256=',
+    '\u0000',
+    'é',
+    'x'.repeat(9000),
+    '=,=,= v1,= v1a,=',
+  ];
+  it.each(garbage)('answers garbage headers %j with a SignatureError only', async (value) => {
+    const tampered: Record<string, string> = {};
+    for (const key of Object.keys(headers)) tampered[key] = value;
+    const request = createDeliveryRequest({ body, headers: { ...headers, ...tampered }, now: NOW });
+    await expect((async () => provider.verify(request, source, context))()).rejects.toBeInstanceOf(
+      SignatureError,
+    );
+  });
+
+  // Property: whatever a sender puts in the scheme's headers and body, verify never throws anything
+  // but its own errors, and never accepts what was not signed with the secret.
+  it('refuses random headers and bodies with its own errors only', async () => {
+    const names = [...new Set([...Object.keys(headers), ...provider.credentialHeaders])];
+    const headerValue = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.stringMatching(/^[tv0-9a-z=,;. ]{0,120}$/),
+      fc.base64String({ maxLength: 120 }),
+      fc.constantFrom(...Object.values(headers)),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(fc.constantFrom(...names), headerValue),
+        fc.oneof(fc.string({ maxLength: 300 }), fc.json(), fc.constant(body)),
+        async (randomHeaders, randomBody) => {
+          const request = createDeliveryRequest({ body: randomBody, headers: randomHeaders, now: NOW });
+          const result = await outcome(() => provider.verify(request, source, context));
+          if (result instanceof Error) throw new Error(`verify threw ${result.stack}`);
+          // Genuine header values may be drawn, so only the signed body itself may pass.
+          if (result === 'passed' && randomBody !== body) throw new Error('verify accepted a forgery');
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

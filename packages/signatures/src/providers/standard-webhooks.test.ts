@@ -1,7 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createDeliveryRequest } from '../delivery-request.js';
-import { standardWebhooks, standardWebhooksKey } from './standard-webhooks.js';
+import {
+  generateStandardWebhooksKeyPair,
+  standardWebhooks,
+  standardWebhooksKey,
+} from './standard-webhooks.js';
 
 const failsWith = (code: string) => expect.objectContaining({ name: 'SignatureError', code });
 
@@ -127,7 +131,7 @@ describe('standard-webhooks', () => {
     expect(() => standardWebhooks.verify(request(headersFor(`v1,!!! ${vector}`)), source)).not.toThrow();
   });
 
-  it('refuses a header with only v1a signatures for now', () => {
+  it('refuses a header with only v1a signatures when only whsec_ secrets are configured', () => {
     const header = `v1a,${Buffer.alloc(64).toString('base64')}`;
     expect(() => standardWebhooks.verify(request(headersFor(header)), source)).toThrow(
       failsWith('invalid_signature'),
@@ -195,5 +199,146 @@ describe('standard-webhooks', () => {
       eventId: 'msg_1',
       eventType: 'user.created',
     });
+  });
+});
+
+describe('standard-webhooks v1a (ed25519)', () => {
+  // The official Go library's vector: the seed is base64 of "TESTSIGNINGKEYDONOTUSETHISFORANY".
+  const signingKey = 'whsk_VEVTVFNJR05JTkdLRVlET05PVFVTRVRISVNGT1JBTlk=';
+  // Its public key (the seed's Ed25519 point), as a whpk_ receivers configure.
+  const publicKey = 'whpk_ZlN4eg7dSSqi0moX9hQUk3orrOouK3QVQSlJa248c/g=';
+  const v1aVector =
+    'v1a,tQ9V2XOqn7jL/DQenEFpqIugdBVtiMmER5mhSkXBNwM0mkATuDe6KYYUuxqtaiHeYGb7KaaBRdM5WqyeFiL8Ag==';
+  const asymmetric = { secrets: [publicKey], toleranceSeconds: 300 };
+
+  it('signs the official v1a vector with a whsk_ seed', () => {
+    expect(standardWebhooks.sign({ body, secret: signingKey, timestamp, id }, source)).toEqual({
+      'webhook-id': id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': v1aVector,
+    });
+  });
+
+  it('verifies the official v1a vector with the matching whpk_', () => {
+    expect(standardWebhooks.verify(request(headersFor(v1aVector)), asymmetric)).toEqual({
+      eventId: id,
+      eventType: undefined,
+    });
+  });
+
+  it('accepts a 64-byte whsk_ (seed then public key) and refuses one whose halves disagree', () => {
+    const seed = Buffer.from(signingKey.slice('whsk_'.length), 'base64');
+    const point = Buffer.from(publicKey.slice('whpk_'.length), 'base64');
+    const long = `whsk_${Buffer.concat([seed, point]).toString('base64')}`;
+    expect(standardWebhooks.sign({ body, secret: long, timestamp, id }, source)['webhook-signature']).toBe(
+      v1aVector,
+    );
+    const mismatched = `whsk_${Buffer.concat([seed, Buffer.alloc(32, 7)]).toString('base64')}`;
+    expect(() => standardWebhooks.sign({ body, secret: mismatched, timestamp, id }, source)).toThrow(
+      TypeError,
+    );
+  });
+
+  it('round-trips a generated key pair', () => {
+    const pair = generateStandardWebhooksKeyPair();
+    expect(pair.secretKey).toMatch(/^whsk_[A-Za-z0-9+/]{43}=$/);
+    expect(pair.publicKey).toMatch(/^whpk_[A-Za-z0-9+/]{43}=$/);
+    const payload = '{"type":"user.created"}';
+    const headers = standardWebhooks.sign({ body: payload, secret: pair.secretKey, timestamp, id }, source);
+    expect(headers['webhook-signature']).toMatch(/^v1a,/);
+    expect(
+      standardWebhooks.verify(request(headers, payload), { ...source, secrets: [pair.publicKey] }),
+    ).toEqual({
+      eventId: id,
+      eventType: 'user.created',
+    });
+  });
+
+  it('refuses a tampered body', () => {
+    expect(() => standardWebhooks.verify(request(headersFor(v1aVector), '{"test": 1}'), asymmetric)).toThrow(
+      failsWith('invalid_signature'),
+    );
+  });
+
+  it('refuses the whpk_ of another key', () => {
+    const other = { ...source, secrets: [generateStandardWebhooksKeyPair().publicKey] };
+    expect(() => standardWebhooks.verify(request(headersFor(v1aVector)), other)).toThrow(
+      failsWith('invalid_signature'),
+    );
+  });
+
+  it('accepts any configured whpk_ (rotation)', () => {
+    const rotated = { ...source, secrets: [generateStandardWebhooksKeyPair().publicKey, publicKey] };
+    expect(() => standardWebhooks.verify(request(headersFor(v1aVector)), rotated)).not.toThrow();
+  });
+
+  it('accepts any of several v1a signatures', () => {
+    const other = generateStandardWebhooksKeyPair();
+    const foreign = standardWebhooks.sign({ body, secret: other.secretKey, timestamp, id }, source);
+    const header = `${foreign['webhook-signature']} ${v1aVector}`;
+    expect(() => standardWebhooks.verify(request(headersFor(header)), asymmetric)).not.toThrow();
+  });
+
+  it('verifies a mixed v1 and v1a header with either kind of secret', () => {
+    const mixed = headersFor(`${vector} ${v1aVector}`);
+    expect(() => standardWebhooks.verify(request(mixed), source)).not.toThrow();
+    expect(() => standardWebhooks.verify(request(mixed), asymmetric)).not.toThrow();
+    expect(() =>
+      standardWebhooks.verify(request(mixed), { ...source, secrets: [publicKey, secret] }),
+    ).not.toThrow();
+  });
+
+  it('never lets a whpk_ verify a v1 entry, nor a whsec_ a v1a entry', () => {
+    expect(() => standardWebhooks.verify(request(headersFor(vector)), asymmetric)).toThrow(
+      failsWith('invalid_signature'),
+    );
+    expect(() => standardWebhooks.verify(request(headersFor(v1aVector)), source)).toThrow(
+      failsWith('invalid_signature'),
+    );
+  });
+
+  it('also verifies v1a with a configured whsk_ (its public half)', () => {
+    expect(() =>
+      standardWebhooks.verify(request(headersFor(v1aVector)), { ...source, secrets: [signingKey] }),
+    ).not.toThrow();
+  });
+
+  it.each([
+    ['not base64', 'whpk_not*base64'],
+    ['too short', `whpk_${Buffer.alloc(16).toString('base64')}`],
+    ['too long', `whpk_${Buffer.alloc(64).toString('base64')}`],
+  ])('never matches with a whpk_ that is %s', (_case, key) => {
+    expect(() =>
+      standardWebhooks.verify(request(headersFor(v1aVector)), { ...source, secrets: [key] }),
+    ).toThrow(failsWith('invalid_signature'));
+  });
+
+  it.each([
+    ['bad base64', 'v1a,not*base64'],
+    ['an empty signature', 'v1a,'],
+    ['a short signature', `v1a,${Buffer.alloc(32).toString('base64')}`],
+    ['a truncated signature', v1aVector.slice(0, 40)],
+    ['a huge value', `${v1aVector} `.repeat(100)],
+  ])('refuses a v1a header with %s as invalid_signature', (_case, value) => {
+    expect(() => standardWebhooks.verify(request(headersFor(value)), asymmetric)).toThrow(
+      failsWith('invalid_signature'),
+    );
+  });
+
+  it('checks the signature before the clock', () => {
+    expect(() =>
+      standardWebhooks.verify(request(headersFor(v1aVector), body, now + 301_000), asymmetric),
+    ).toThrow(failsWith('timestamp_out_of_tolerance'));
+    expect(() =>
+      standardWebhooks.verify(request(headersFor(v1aVector), body, now - 301_000), asymmetric),
+    ).toThrow(failsWith('timestamp_out_of_tolerance'));
+  });
+
+  it.each([
+    ['a whpk_ public key', publicKey],
+    ['a whsk_ that is not base64', 'whsk_not*base64'],
+    ['a whsk_ of the wrong length', `whsk_${Buffer.alloc(16).toString('base64')}`],
+  ])('refuses to sign with %s', (_case, key) => {
+    expect(() => standardWebhooks.sign({ body, secret: key, timestamp, id }, source)).toThrow(TypeError);
   });
 });
