@@ -36,6 +36,8 @@ export const commonSourceShape = {
   idempotency: idempotencySchema.optional(),
 };
 
+type CommonSourceFields = z.infer<z.ZodObject<typeof commonSourceShape>>;
+
 const sourcesFileSchema = z.strictObject({
   sources: z.record(z.string(), z.looseObject({ provider: commonSourceShape.provider })),
 });
@@ -84,7 +86,8 @@ export function parseSources(document: unknown, options: { env?: Env; file?: str
     }
     const provider = getProvider(raw.provider);
     if (!provider) return fail(`sources.${name}.provider`, `unknown provider "${raw.provider}"`);
-    const schema = z.strictObject({ ...commonSourceShape, ...provider.optionsSchema.shape });
+    // safeExtend keeps the provider's own refinements (e.g. jwt's "jwksUrl or publicKeys").
+    const schema = provider.optionsSchema.safeExtend(commonSourceShape).strict();
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -93,7 +96,10 @@ export function parseSources(document: unknown, options: { env?: Env; file?: str
         issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
       return fail(issuePath(at, issue), detail);
     }
-    const declared = parsed.data.secrets ?? [];
+    // The schema includes commonSourceShape, so these fields are validated; only the provider's
+    // generic shape hides their types.
+    const data = parsed.data as CommonSourceFields & Record<string, unknown>;
+    const declared = data.secrets ?? [];
     if (provider.usesSecrets === false && declared.length > 0) {
       fail(`sources.${name}.secrets`, `the ${provider.name} provider takes no secrets`);
     }
@@ -109,9 +115,9 @@ export function parseSources(document: unknown, options: { env?: Env; file?: str
     sources.set(name, {
       name,
       provider,
-      settings: { ...parsed.data, secrets },
-      maxBodyBytes: parsed.data.maxBodyBytes,
-      idempotency: parsed.data.idempotency,
+      settings: { ...data, secrets },
+      maxBodyBytes: data.maxBodyBytes,
+      idempotency: data.idempotency,
     });
   }
   return sources;

@@ -1,4 +1,5 @@
 export { type EventJob, eventJobSchema, jobIdFor } from './event-job.js';
+export { createRedisNonceStore, type RedisNonceStore } from './nonce-store.js';
 export {
   createEventQueue,
   type EnqueueOptions,
@@ -8,4 +9,3 @@ export {
   QueueUnavailableError,
 } from './queue.js';
 export { createRedis, type RedisRole } from './redis.js';
-export { createRedisNonceStore, type RedisNonceStore } from './nonce-store.js';

@@ -18,6 +18,8 @@ export {
 } from './provider.js';
 export { github } from './providers/github.js';
 export { type HmacOptions, hmac, hmacOptionsSchema } from './providers/hmac.js';
+export { type JwtOptions, jwt, jwtOptionsSchema, validateJwtOptions } from './providers/jwt.js';
+export { generateJwtKeyPair, type JwtKeyPair } from './providers/jwt-signing-key.js';
 export { linear } from './providers/linear.js';
 export { paddle } from './providers/paddle.js';
 export { shopify } from './providers/shopify.js';

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDeliveryRequest } from './delivery-request.js';
@@ -8,6 +9,7 @@ import { github } from './providers/github.js';
 import { getProvider, isProviderName, providerNames, providers } from './registry.js';
 
 const NOW = 1_700_000_000_000;
+const partnerKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
 /** What each provider needs besides a secret to sign and verify a test delivery. */
 const fixtures: Record<string, { options?: Record<string, unknown>; secret?: string; body?: string }> = {
@@ -16,6 +18,15 @@ const fixtures: Record<string, { options?: Record<string, unknown>; secret?: str
   svix: { secret: `whsec_${Buffer.from('registry test key').toString('base64')}` },
   twilio: { options: { url: 'https://hooks.example.com/webhooks/twilio' } },
   square: { options: { url: 'https://hooks.example.com/webhooks/square' } },
+  jwt: {
+    options: {
+      issuer: 'https://issuer.example/',
+      audience: 'https://hooks.example/webhooks/partner',
+      publicKeys: [partnerKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString()],
+      bodyHashClaim: 'body_sha256',
+    },
+    secret: partnerKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  },
   linear: { body: JSON.stringify({ type: 'Issue', action: 'create', webhookTimestamp: NOW }) },
 };
 
@@ -49,6 +60,7 @@ describe('registry', () => {
       [
         'github',
         'hmac',
+        'jwt',
         'linear',
         'paddle',
         'shopify',

@@ -1,6 +1,7 @@
 import type { Provider } from './provider.js';
 import { github } from './providers/github.js';
 import { hmac } from './providers/hmac.js';
+import { jwt } from './providers/jwt.js';
 import { linear } from './providers/linear.js';
 import { paddle } from './providers/paddle.js';
 import { shopify } from './providers/shopify.js';
@@ -28,6 +29,7 @@ export const providers = {
   zoom,
   twitch,
   hmac,
+  jwt,
 } as const satisfies Readonly<Record<string, Provider>>;
 export type ProviderName = keyof typeof providers;
 
