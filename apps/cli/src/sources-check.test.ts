@@ -17,3 +17,32 @@ describe('sourcesCheck', async () => {
     expect(lines.join('\n')).not.toContain('super-secret');
   });
 });
+
+describe('sourcesCheck for key-based and URL-signed sources', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'inlet-cli-unit-'));
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('describes a jwt source by its keys and issuer, and a twilio source by its signed URL', async () => {
+    const file = path.join(dir, 'sources.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        sources: {
+          partner: {
+            provider: 'jwt',
+            jwksUrl: 'https://issuer.example/.well-known/jwks.json',
+            issuer: 'https://issuer.example/',
+            audience: 'https://hooks.example/webhooks/partner',
+          },
+          sms: { provider: 'twilio', secrets: ['env:TOKEN'], url: 'https://hooks.example/webhooks/sms' },
+        },
+      }),
+    );
+    const lines = await sourcesCheck(file, { TOKEN: 'twilio-token-value' });
+    expect(lines[1]).toMatch(
+      /partner\s+jwt\s+keys from https:\/\/issuer\.example\/\.well-known\/jwks\.json, issuer https:\/\/issuer\.example\//,
+    );
+    expect(lines[2]).toMatch(/sms\s+twilio\s+1 secret, signed URL https:\/\/hooks\.example\/webhooks\/sms/);
+    expect(lines.join('\n')).not.toContain('twilio-token-value');
+  });
+});

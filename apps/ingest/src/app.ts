@@ -110,7 +110,10 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       const request: DeliveryRequest = { rawBody, text, header: (name) => c.req.header(name), now: now() };
       let verified: Awaited<ReturnType<Source['provider']['verify']>>;
       try {
-        verified = await source.provider.verify(request, source.settings, { sourceName: source.name, nonces: deps.nonces });
+        verified = await source.provider.verify(request, source.settings, {
+          sourceName: source.name,
+          nonces: deps.nonces,
+        });
       } catch (error) {
         if (error instanceof SignatureError || error instanceof PayloadError) {
           throw new IngestError(error.code, error.message);

@@ -110,3 +110,33 @@ describe('loadSources', () => {
     expect([...sources.keys()]).toEqual(['acme']);
   });
 });
+
+describe('key-based and URL-signed sources', () => {
+  const partner = {
+    provider: 'jwt',
+    issuer: 'https://issuer.example/',
+    audience: 'https://hooks.example/webhooks/partner',
+  };
+
+  it('accepts a jwt source without secrets', () => {
+    const sources = parseSources({
+      sources: { partner: { ...partner, jwksUrl: 'https://issuer.example/jwks.json' } },
+    });
+    expect(sources.get('partner')?.settings.secrets).toEqual([]);
+  });
+
+  it('keeps the provider refinements: a jwt source needs exactly one of jwksUrl and publicKeys', () => {
+    expect(() => parseSources({ sources: { partner } })).toThrow(/sources\.partner.*jwksUrl/);
+  });
+
+  it('refuses secrets on a jwt source and a missing url on a twilio source', () => {
+    expect(() =>
+      parseSources({
+        sources: { partner: { ...partner, jwksUrl: 'https://issuer.example/jwks.json', secrets: ['x'] } },
+      }),
+    ).toThrow(/sources\.partner\.secrets: the jwt provider takes no secrets/);
+    expect(() => parseSources({ sources: { sms: { provider: 'twilio', secrets: ['x'] } } })).toThrow(
+      /sources\.sms\.url/,
+    );
+  });
+});
