@@ -4,13 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { parseSources } from '@inlet/config';
 import { createEventQueue, createRedis, type EventJob, EventProducer, jobIdFor } from '@inlet/queue';
-import { createMemoryNonceStore } from '@inlet/signatures';
+import { createMemoryNonceStore, generateJwtKeyPair } from '@inlet/signatures';
 import { startRedisServer, testRedisUrl, uniqueQueue } from '@inlet/testkit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
 
 const logger = pino({ level: 'silent' });
+const partnerKeys = generateJwtKeyPair('ES256');
 const GITHUB_SECRET = "It's a Secret to Everybody";
 const SW_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const SW_TIMESTAMP = 1614265330;
@@ -315,6 +316,55 @@ describe('ingest while Redis is away', () => {
     } finally {
       await producer.close();
       await redis.stop();
+    }
+  });
+});
+
+describe('ingest when a verifier cannot reach what it needs', () => {
+  it('answers 503 with Retry-After, not 401, when the JWKS or the used-token store is away', async () => {
+    const jwtSources = parseSources({
+      sources: {
+        partner: {
+          provider: 'jwt',
+          // Nothing listens on port 9 of this host: the key set cannot be fetched.
+          jwksUrl: 'http://127.0.0.1:9/jwks.json',
+          jwksTimeoutMs: 500,
+          issuer: 'https://issuer.example/',
+          audience: 'https://hooks.example/webhooks/partner',
+        },
+        keyed: {
+          provider: 'jwt',
+          publicKeys: [(await partnerKeys).publicJwk],
+          issuer: 'https://issuer.example/',
+          audience: 'https://hooks.example/webhooks/partner',
+          requireJti: true,
+        },
+      },
+    });
+    const connection = createRedis(testRedisUrl(), 'producer');
+    const producer = new EventProducer(createEventQueue(connection, uniqueQueue()), connection);
+    const brokenStore = { claim: async () => Promise.reject(new Error('Connection is closed.')) };
+    const app = createApp({ sources: jwtSources, producer, nonces: brokenStore, logger });
+    try {
+      for (const name of ['partner', 'keyed']) {
+        const source = jwtSources.get(name);
+        if (!source) throw new Error(name);
+        const headers = await source.provider.sign(
+          {
+            body: '{}',
+            secret: JSON.stringify((await partnerKeys).privateJwk),
+            timestamp: Math.floor(Date.now() / 1000),
+            id: 'jti-1',
+          },
+          source.settings,
+        );
+        const response = await app.request(`/webhooks/${name}`, { method: 'POST', body: '{}', headers });
+        expect(response.status, `${name}: ${await response.clone().text()}`).toBe(503);
+        expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
+        expect(((await response.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+      }
+    } finally {
+      await producer.close();
     }
   });
 });

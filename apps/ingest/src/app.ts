@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Source, Sources } from '@inlet/config';
 import { type EventProducer, QueueUnavailableError } from '@inlet/queue';
-import { type DeliveryRequest, type NonceStore, PayloadError, SignatureError } from '@inlet/signatures';
+import {
+  type DeliveryRequest,
+  type NonceStore,
+  PayloadError,
+  SignatureError,
+  VerifierUnavailableError,
+} from '@inlet/signatures';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
@@ -48,6 +54,15 @@ function credentialHeadersOf(source: Source): ReadonlySet<string> {
 export function createApp(deps: IngestDeps): Hono<AppEnv> {
   const now = deps.now ?? Date.now;
   const app = new Hono<AppEnv>();
+  // A store that cannot answer (Redis away) must not turn into a 500: the sender should retry.
+  const nonces: NonceStore = {
+    claim: (key, ttlSeconds) =>
+      deps.nonces.claim(key, ttlSeconds).catch((error: unknown) => {
+        throw new VerifierUnavailableError(
+          `Used token ids cannot be checked now: ${(error as Error).message}`,
+        );
+      }),
+  };
 
   const limits = new Map<string, MiddlewareHandler<AppEnv>>();
   const credentials = new Map<string, ReadonlySet<string>>();
@@ -112,11 +127,18 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       try {
         verified = await source.provider.verify(request, source.settings, {
           sourceName: source.name,
-          nonces: deps.nonces,
+          nonces,
         });
       } catch (error) {
         if (error instanceof SignatureError || error instanceof PayloadError) {
           throw new IngestError(error.code, error.message);
+        }
+        if (error instanceof VerifierUnavailableError) {
+          deps.logger.warn(
+            { requestId: c.var.requestId, source: source.name, err: error.message },
+            'cannot verify now',
+          );
+          throw new IngestError('unavailable', error.message, RETRY_AFTER_SECONDS);
         }
         throw error;
       }

@@ -20,3 +20,12 @@ export class PayloadError extends Error {
   override readonly name = 'PayloadError';
   readonly code = 'invalid_payload' as const;
 }
+
+/**
+ * Verification could not run because something it depends on is away (an issuer's JWKS, the store
+ * of used token ids). Not the sender's fault: answered 503 so the sender retries.
+ */
+export class VerifierUnavailableError extends Error {
+  override readonly name = 'VerifierUnavailableError';
+  readonly code = 'unavailable' as const;
+}

@@ -1,7 +1,7 @@
 export { constantTimeEqual } from './constant-time.js';
 export { createDeliveryRequest, type DeliveryRequestInit } from './delivery-request.js';
 export { type HmacAlgorithm, hmacDigest, sha256Hex } from './digest.js';
-export { PayloadError, SignatureError, type SignatureErrorCode } from './errors.js';
+export { PayloadError, SignatureError, type SignatureErrorCode, VerifierUnavailableError } from './errors.js';
 export { MAX_HEADER_LENGTH } from './header.js';
 export { createMemoryNonceStore } from './memory-nonce-store.js';
 export {

@@ -7,7 +7,7 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import { z } from 'zod';
-import { SignatureError } from '../errors.js';
+import { SignatureError, VerifierUnavailableError } from '../errors.js';
 
 /** Asymmetric algorithms only: `none` and HS* (a MAC keyed with a public key anyone can read) never verify. */
 export const JWT_ALGORITHMS = [
@@ -166,8 +166,8 @@ const CACHE_MAX_AGE_MS = 600_000;
 
 /**
  * A key resolver over a remote JWKS (jose fetches it lazily, caches it and refetches on an unknown
- * `kid`). A JWKS that cannot be fetched or used in time is reported as a SignatureError so that
- * verification stays bounded and ingest answers 401 rather than hanging.
+ * `kid`). A JWKS that cannot be fetched or used in time is reported as VerifierUnavailableError so that
+ * verification stays bounded and ingest answers 503 (retry later) rather than hanging.
  */
 export function createRemoteKeyResolver(url: string, options: RemoteKeysOptions): JWTVerifyGetKey {
   const remote = createRemoteJWKSet(new URL(url), {
@@ -186,8 +186,7 @@ export function createRemoteKeyResolver(url: string, options: RemoteKeysOptions)
       ) {
         throw error;
       }
-      throw new SignatureError(
-        'invalid_token',
+      throw new VerifierUnavailableError(
         error instanceof errors.JWKSTimeout
           ? "The issuer's signing keys (JWKS) could not be fetched in time."
           : "The issuer's signing keys (JWKS) could not be fetched or read.",

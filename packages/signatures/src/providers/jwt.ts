@@ -9,7 +9,7 @@ import {
   SignJWT,
 } from 'jose';
 import { z } from 'zod';
-import { SignatureError } from '../errors.js';
+import { SignatureError, VerifierUnavailableError } from '../errors.js';
 import { MAX_HEADER_LENGTH } from '../header.js';
 import { type DeliveryRequest, defineProvider, type VerifyContext } from '../provider.js';
 import {
@@ -210,9 +210,9 @@ async function verifyWithResolver(
   }
 }
 
-/** One invalid_token per way a token fails; the message names the reason, never a key. */
-function tokenError(error: unknown): SignatureError {
-  if (error instanceof SignatureError) return error;
+/** One invalid_token per way a token fails (the message names the reason, never a key); an unreachable JWKS stays "unavailable". */
+function tokenError(error: unknown): SignatureError | VerifierUnavailableError {
+  if (error instanceof SignatureError || error instanceof VerifierUnavailableError) return error;
   if (error instanceof errors.JWTExpired) return invalidToken('The token has expired.');
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.reason === 'missing') return invalidToken(`The token has no ${error.claim} claim.`);
