@@ -12,11 +12,21 @@ export const eventJobSchema = z.object({
   body: z.string(),
   /** When ingest accepted the delivery, in milliseconds since the epoch. */
   receivedAt: z.number().int().nonnegative(),
+  /**
+   * Set on an operator's replay of a stored event: the worker runs the source's handler again
+   * although the row exists, and moves `processed_at`.
+   */
+  replay: z.boolean().optional(),
 });
 export type EventJob = z.infer<typeof eventJobSchema>;
 
 const SAFE_ID = /^[A-Za-z0-9._~!$&'()*+,;=@-]+$/;
 const MAX_JOB_ID_LENGTH = 200;
+
+/** A fresh jobId for replaying an event: never the original's, so BullMQ does not dedupe it away. */
+export function replayJobIdFor(source: string, eventId: string, at: number = Date.now()): string {
+  return `${jobIdFor(source, eventId)}/replay-${at}-${Math.random().toString(36).slice(2, 8)}`;
+}
 
 /**
  * The BullMQ jobId of an event: unique per (source, event id), free of ":" (BullMQ reserves it) and

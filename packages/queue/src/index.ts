@@ -1,4 +1,4 @@
-export { type EventJob, eventJobSchema, jobIdFor } from './event-job.js';
+export { type EventJob, eventJobSchema, jobIdFor, replayJobIdFor } from './event-job.js';
 export { createRedisNonceStore, type RedisNonceStore } from './nonce-store.js';
 export {
   createEventQueue,
