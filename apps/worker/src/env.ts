@@ -1,16 +1,28 @@
-import { commonEnv, databaseEnv, parseEnv, portSchema } from '@inlet/config';
+import { booleanFromEnv, commonEnv, databaseEnv, parseEnv, portSchema } from '@inlet/config';
 import { z } from 'zod';
+
+const wholeNumber = (min: number, max: number) => {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return z.coerce.number({ message }).int(message).min(min, message).max(max, message);
+};
 
 export const workerEnvShape = {
   ...commonEnv,
   ...databaseEnv,
+  INLET_SOURCES: z.string().min(1).optional(),
   WORKER_METRICS_PORT: portSchema.default(9464),
-  WORKER_CONCURRENCY: z.coerce
-    .number({ message: 'must be a whole number from 1 to 1000' })
-    .int('must be a whole number from 1 to 1000')
-    .min(1, 'must be a whole number from 1 to 1000')
-    .max(1000, 'must be a whole number from 1 to 1000')
-    .default(50),
+  /** Jobs in flight per process; also the largest group commit one process can form. */
+  WORKER_CONCURRENCY: wholeNumber(1, 5000).default(100),
+  /** Most events in one transaction. */
+  WORKER_BATCH_SIZE: wholeNumber(1, 1000).default(100),
+  /** Transactions one process runs at once. */
+  WORKER_BATCH_CONCURRENCY: wholeNumber(1, 32).default(2),
+  /** A killed worker's jobs come back after about this long. */
+  WORKER_LOCK_DURATION_MS: wholeNumber(1000, 600_000).default(30_000),
+  /** `serializable` runs the storing transactions at SERIALIZABLE on PostgreSQL (CockroachDB always does). */
+  INLET_DB_ISOLATION: z.enum(['default', 'serializable']).default('default'),
+  /** CockroachDB only: make its sessions inject retry errors, to rehearse the retry path. */
+  INLET_DB_INJECT_RETRY_ERRORS: booleanFromEnv.default(false),
 };
 
 export function parseWorkerEnv(env: Readonly<Record<string, string | undefined>> = process.env) {

@@ -1,3 +1,11 @@
+export {
+  BatchWriter,
+  type BatchWriterOptions,
+  DatabaseUnavailableError,
+  HandlerError,
+  type WriteOutcome,
+} from './batch-writer.js';
 export { parseWorkerEnv, workerEnvShape } from './env.js';
-export { parseEventJob, type StoreOptions, storeEvent } from './store-event.js';
+export { type Handler, type HandlerEvent, HandlerLoadError, loadHandlers } from './handlers.js';
+export { parseEventJob } from './store-event.js';
 export { createEventWorker, type EventWorkerOptions, type EventWorkerStats } from './worker.js';

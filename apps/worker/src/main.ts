@@ -1,23 +1,49 @@
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { ConfigError } from '@inlet/config';
+import { ConfigError, loadSources, type Sources } from '@inlet/config';
 import { createSql } from '@inlet/db';
-import { createRedis } from '@inlet/queue';
+import { createEventQueue, createRedis } from '@inlet/queue';
 import { pino } from 'pino';
 import { parseWorkerEnv } from './env.js';
+import { HandlerLoadError, loadHandlers } from './handlers.js';
+import { createWorkerMetrics } from './metrics.js';
 import { createEventWorker } from './worker.js';
+
+const DEFAULT_SOURCES = './inlet.sources.json';
 
 async function main(): Promise<void> {
   const env = parseWorkerEnv();
   const logger = pino({ level: env.LOG_LEVEL, base: { app: 'worker' } });
-  const sql = createSql(env.DATABASE_URL, { max: Math.min(env.WORKER_CONCURRENCY, 20) });
+  // The worker reads the sources file for handlers only, so it needs none of the secrets.
+  const sourcesFile = env.INLET_SOURCES ?? DEFAULT_SOURCES;
+  const sources: Sources =
+    env.INLET_SOURCES !== undefined || existsSync(sourcesFile)
+      ? await loadSources(sourcesFile, { secrets: 'skip' })
+      : new Map();
+  const handlers = await loadHandlers(sources);
+
+  const sql = createSql(env.DATABASE_URL, {
+    max: Math.max(2, env.WORKER_BATCH_CONCURRENCY + 1),
+    ...(env.INLET_DB_INJECT_RETRY_ERRORS ? { session: { inject_retry_errors_enabled: 'true' } } : {}),
+  });
   const connection = createRedis(env.REDIS_URL, 'worker');
   connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const names = { name: env.INLET_QUEUE, prefix: env.INLET_QUEUE_PREFIX };
+  const queue = createEventQueue(connection, names);
+  queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
+  const metrics = createWorkerMetrics({ queue, sources: new Set(sources.keys()) });
   const { worker } = createEventWorker({
     connection,
-    queue: { name: env.INLET_QUEUE, prefix: env.INLET_QUEUE_PREFIX },
+    queue: names,
     sql,
     logger,
     concurrency: env.WORKER_CONCURRENCY,
+    maxBatchSize: env.WORKER_BATCH_SIZE,
+    maxConcurrentBatches: env.WORKER_BATCH_CONCURRENCY,
+    lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+    handlers,
+    ...(env.INLET_DB_ISOLATION === 'serializable' ? { isolation: 'serializable' as const } : {}),
+    on: metrics,
   });
 
   const ready = async (): Promise<boolean> => {
@@ -29,18 +55,30 @@ async function main(): Promise<void> {
     }
   };
   const server = createServer((req, res) => {
-    const respond = (status: number, body: unknown) => {
-      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+    const respond = (status: number, body: string, type = 'application/json') => {
+      res.writeHead(status, { 'Content-Type': type }).end(body);
     };
-    if (req.url === '/healthz') return respond(200, { status: 'ok' });
+    if (req.url === '/healthz') return respond(200, '{"status":"ok"}');
     if (req.url === '/readyz') {
-      void ready().then((ok) => respond(ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable' }));
+      void ready().then((ok) =>
+        respond(ok ? 200 : 503, JSON.stringify({ status: ok ? 'ready' : 'unavailable' })),
+      );
       return;
     }
-    respond(404, { error: { code: 'not_found', message: 'There is nothing at this path.' } });
+    if (req.url === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => respond(200, text, metrics.registry.contentType),
+        () => respond(503, '{"error":{"code":"unavailable","message":"Metrics cannot be read now."}}'),
+      );
+      return;
+    }
+    respond(404, '{"error":{"code":"not_found","message":"There is nothing at this path."}}');
   });
   server.listen(env.WORKER_METRICS_PORT, () => {
-    logger.info({ port: env.WORKER_METRICS_PORT, concurrency: env.WORKER_CONCURRENCY }, 'worker running');
+    logger.info(
+      { port: env.WORKER_METRICS_PORT, concurrency: env.WORKER_CONCURRENCY, handlers: [...handlers.keys()] },
+      'worker running',
+    );
   });
 
   let stopping = false;
@@ -48,8 +86,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'worker draining');
-    // close() stops taking jobs and waits for those in flight to finish.
+    // close() stops taking jobs and waits for those in flight (and so their batches) to finish.
     await worker.close();
+    await queue.close();
     await sql.end({ timeout: 5 });
     connection.disconnect();
     server.close();
@@ -62,7 +101,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const message =
-    error instanceof ConfigError
+    error instanceof ConfigError || error instanceof HandlerLoadError
       ? error.message
       : error instanceof Error
         ? (error.stack ?? error.message)

@@ -1,9 +1,11 @@
-import { countEvents, type Sql } from '@inlet/db';
+import { countEvents, createSql, type Sql } from '@inlet/db';
 import { createEventQueue, createRedis, type EventJob, EventProducer } from '@inlet/queue';
 import { createTestDatabase, type TestDatabase, testRedisUrl, uniqueQueue, waitFor } from '@inlet/testkit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEventJob, storeEvent } from './store-event.js';
+import { BatchWriter, DatabaseUnavailableError, HandlerError } from './batch-writer.js';
+import type { Handler } from './handlers.js';
+import { parseEventJob } from './store-event.js';
 import { createEventWorker } from './worker.js';
 
 const logger = pino({ level: 'silent' });
@@ -23,33 +25,146 @@ function event(
   };
 }
 
-describe('worker against real Redis and PostgreSQL', () => {
+describe('BatchWriter against real PostgreSQL', () => {
   let db: TestDatabase;
   let sql: Sql;
   beforeAll(async () => {
     db = await createTestDatabase();
     sql = db.sql;
+    await sql`CREATE TABLE counters (name TEXT PRIMARY KEY, n INT NOT NULL)`;
   });
   afterAll(async () => {
     await db.drop();
   });
 
+  it('writes concurrent events in shared transactions, each once', async () => {
+    const sizes: number[] = [];
+    const writer = new BatchWriter({
+      sql,
+      maxBatchSize: 50,
+      maxConcurrentBatches: 1,
+      onCommit: (n) => sizes.push(n),
+    });
+    const events = Array.from({ length: 200 }, (_, i) => event('grouped', `evt_${i}`));
+    const outcomes = await Promise.all([...events, ...events.slice(0, 20)].map((e) => writer.write(e)));
+    expect(outcomes.filter((o) => o === 'stored')).toHaveLength(200);
+    expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(20);
+    expect(await countEvents(sql, 'grouped')).toBe(200);
+    // The first event went alone; the rest were grouped while a transaction ran.
+    expect(sizes[0]).toBe(1);
+    expect(Math.max(...sizes)).toBe(50);
+    expect(sizes.length).toBeLessThan(20);
+  });
+
   it('retries real serialization failures and stores each event once', async () => {
     // Five copies of each event written at once at SERIALIZABLE: PostgreSQL answers the losers
-    // of each race with SQLSTATE 40001, which storeEvent must retry.
+    // of each race with SQLSTATE 40001, which the writer must retry.
     let retries = 0;
-    const onRetry = () => {
-      retries += 1;
-    };
+    const writer = new BatchWriter({
+      sql,
+      maxBatchSize: 1,
+      maxConcurrentBatches: 10,
+      isolation: 'serializable',
+      onRetry: () => {
+        retries += 1;
+      },
+    });
     const events = Array.from({ length: 10 }, (_, i) => event('contended', `evt_${i}`));
-    const results = await Promise.all(
-      events.flatMap((e) =>
-        Array.from({ length: 5 }, () => storeEvent(sql, e, { isolation: 'serializable', onRetry })),
-      ),
+    const outcomes = await Promise.all(
+      events.flatMap((e) => Array.from({ length: 5 }, () => writer.write(e))),
     );
-    expect(results.filter(Boolean)).toHaveLength(10);
+    expect(outcomes.filter((o) => o === 'stored')).toHaveLength(10);
     expect(await countEvents(sql, 'contended')).toBe(10);
     expect(retries).toBeGreaterThan(0);
+  });
+
+  it('fails a poison event alone and commits its neighbours', async () => {
+    const writer = new BatchWriter({ sql, maxBatchSize: 20, maxConcurrentBatches: 1 });
+    // PostgreSQL text cannot hold NUL: this row can never be stored.
+    const poison = event('poison', 'bad', 'nul \u0000 byte');
+    const good = Array.from({ length: 9 }, (_, i) => event('poison', `good_${i}`));
+    // Occupy the writer so the ten events below form one batch.
+    const first = writer.write(event('poison', 'first'));
+    const results = await Promise.allSettled(
+      [...good.slice(0, 4), poison, ...good.slice(4)].map((e) => writer.write(e)),
+    );
+    await first;
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect(results[4]?.status).toBe('rejected');
+    expect(await countEvents(sql, 'poison')).toBe(10);
+  });
+
+  it('runs a handler once per new event inside the storing transaction, and again on replay', async () => {
+    await sql`INSERT INTO counters (name, n) VALUES ('paid', 0)`;
+    const seen: string[] = [];
+    const handler: Handler = async (e, tx) => {
+      seen.push(`${e.eventId}:${e.replay}:${typeof e.payload}`);
+      await tx`UPDATE counters SET n = n + 1 WHERE name = 'paid'`;
+    };
+    const writer = new BatchWriter({
+      sql,
+      maxBatchSize: 10,
+      maxConcurrentBatches: 2,
+      handlers: new Map([['billing', handler]]),
+    });
+    const e = event('billing', 'inv_1');
+    await Promise.all([writer.write(e), writer.write(e), writer.write(e)]);
+    await writer.write(e);
+    const [once] = await sql<{ n: number }[]>`SELECT n FROM counters WHERE name = 'paid'`;
+    expect(once?.n).toBe(1);
+    const [before] = await sql<{ processed_at: Date }[]>`
+      SELECT processed_at FROM webhook_events WHERE source = 'billing' AND event_id = 'inv_1'`;
+    expect(await writer.write({ ...e, replay: true })).toBe('replayed');
+    const [twice] = await sql<{ n: number }[]>`SELECT n FROM counters WHERE name = 'paid'`;
+    expect(twice?.n).toBe(2);
+    const [after] = await sql<{ processed_at: Date }[]>`
+      SELECT processed_at FROM webhook_events WHERE source = 'billing' AND event_id = 'inv_1'`;
+    expect(after?.processed_at.getTime()).toBeGreaterThan(
+      before?.processed_at.getTime() ?? Number.POSITIVE_INFINITY,
+    );
+    expect(seen).toEqual(['inv_1:false:object', 'inv_1:true:object']);
+  });
+
+  it('fails only the event whose handler throws, and stores nothing of it', async () => {
+    const handler: Handler = async (e, tx) => {
+      await tx`UPDATE counters SET n = n + 100 WHERE name = 'paid'`;
+      if (e.eventId === 'boom') throw new Error('refused by business rule');
+    };
+    const writer = new BatchWriter({
+      sql,
+      maxBatchSize: 10,
+      maxConcurrentBatches: 1,
+      handlers: new Map([['shop', handler]]),
+    });
+    const [before] = await sql<{ n: number }[]>`SELECT n FROM counters WHERE name = 'paid'`;
+    const results = await Promise.allSettled(['a', 'boom', 'b'].map((id) => writer.write(event('shop', id))));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const failure = results[1] as PromiseRejectedResult;
+    expect(failure.reason).toBeInstanceOf(HandlerError);
+    expect(String(failure.reason.message)).toContain('refused by business rule');
+    const rows = await sql<
+      { event_id: string }[]
+    >`SELECT event_id FROM webhook_events WHERE source = 'shop' ORDER BY event_id`;
+    expect(rows.map((r) => r.event_id)).toEqual(['a', 'b']);
+    const [after] = await sql<{ n: number }[]>`SELECT n FROM counters WHERE name = 'paid'`;
+    expect((after?.n ?? 0) - (before?.n ?? 0)).toBe(200);
+  });
+
+  it('reports an unreachable database as unavailable, not as the event’s fault', async () => {
+    const dead = createSql('postgres://postgres@127.0.0.1:9/none', { max: 1, connect_timeout: 2 });
+    const writer = new BatchWriter({ sql: dead, maxBatchSize: 10, maxConcurrentBatches: 1 });
+    await expect(writer.write(event('x', 'y'))).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    await dead.end();
+  });
+});
+
+describe('event worker against real Redis and PostgreSQL', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db.drop();
   });
 
   it('drains the queue into webhook_events: one row per event, raw body exact', async () => {
@@ -65,10 +180,16 @@ describe('worker against real Redis and PostgreSQL', () => {
       await producer.enqueue(event('drain', `evt_${i}`, body));
     }
     const connection = createRedis(testRedisUrl(), 'worker');
-    const { worker, stats } = createEventWorker({ connection, queue: names, sql, logger, concurrency: 8 });
+    const { worker, stats } = createEventWorker({
+      connection,
+      queue: names,
+      sql: db.sql,
+      logger,
+      concurrency: 8,
+    });
     try {
-      await waitFor(async () => (await countEvents(sql, 'drain')) === 40, 20_000, '40 rows');
-      const rows = await sql<{ event_id: string; body: string; payload: string; event_type: string }[]>`
+      await waitFor(async () => (await countEvents(db.sql, 'drain')) === 40, 20_000, '40 rows');
+      const rows = await db.sql<{ event_id: string; body: string; payload: string; event_type: string }[]>`
         select event_id, body, payload::text as payload, event_type from webhook_events where source = 'drain'`;
       expect(rows).toHaveLength(40);
       for (const row of rows) {
@@ -85,20 +206,14 @@ describe('worker against real Redis and PostgreSQL', () => {
     }
   });
 
-  it('stores a redelivered event only once', async () => {
-    const e = event('again', 'evt_same');
-    expect(await storeEvent(sql, e)).toBe(true);
-    expect(await storeEvent(sql, e)).toBe(false);
-    expect(await countEvents(sql, 'again')).toBe(1);
-  });
-
   it('sends data that fails its schema straight to the failed set', async () => {
     const names = uniqueQueue();
     const connection = createRedis(testRedisUrl(), 'worker');
-    const queue = createEventQueue(createRedis(testRedisUrl(), 'producer'), names);
+    const producerConnection = createRedis(testRedisUrl(), 'producer');
+    const queue = createEventQueue(producerConnection, names);
     await queue.waitUntilReady();
     await queue.add('broken', { source: 'x' } as unknown as EventJob, { jobId: 'broken-1', attempts: 5 });
-    const { worker } = createEventWorker({ connection, queue: names, sql, logger, concurrency: 1 });
+    const { worker } = createEventWorker({ connection, queue: names, sql: db.sql, logger, concurrency: 1 });
     try {
       const failed = await waitFor(async () => (await queue.getFailed())[0], 10_000, 'failed job');
       expect(failed.id).toBe('broken-1');
@@ -109,6 +224,34 @@ describe('worker against real Redis and PostgreSQL', () => {
       connection.disconnect();
       await queue.obliterate({ force: true });
       await queue.close();
+      producerConnection.disconnect();
+    }
+  });
+
+  it('keeps a job waiting, without spending attempts, while the database is unreachable', async () => {
+    const names = uniqueQueue();
+    const connection = createRedis(testRedisUrl(), 'worker');
+    const producerConnection = createRedis(testRedisUrl(), 'producer');
+    const producer = new EventProducer(createEventQueue(producerConnection, names), producerConnection);
+    const dead = createSql('postgres://postgres@127.0.0.1:9/none', { max: 1, connect_timeout: 2 });
+    await producer.queue.waitUntilReady();
+    const jobId = await producer.enqueue(event('outage', 'evt_1'));
+    const { worker } = createEventWorker({ connection, queue: names, sql: dead, logger, concurrency: 1 });
+    try {
+      const delayed = await waitFor(
+        async () => (await producer.queue.getDelayed())[0],
+        10_000,
+        'delayed job',
+      );
+      expect(delayed.id).toBe(jobId);
+      expect(delayed.attemptsMade).toBe(0);
+      expect(await producer.queue.getFailedCount()).toBe(0);
+    } finally {
+      await worker.close();
+      await dead.end();
+      connection.disconnect();
+      await producer.queue.obliterate({ force: true });
+      await producer.close();
     }
   });
 

@@ -1,53 +1,112 @@
 import type { Sql } from '@inlet/db';
 import type { EventJob } from '@inlet/queue';
-import { type Job, Worker } from 'bullmq';
+import { DelayedError, type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { parseEventJob, type StoreOptions, storeEvent } from './store-event.js';
+import { BatchWriter, DatabaseUnavailableError, type WriteOutcome } from './batch-writer.js';
+import type { Handler } from './handlers.js';
+import { parseEventJob } from './store-event.js';
 
 export interface EventWorkerOptions {
   readonly connection: Redis;
   readonly queue: { readonly name: string; readonly prefix: string };
   readonly sql: Sql;
   readonly logger: Logger;
+  /** Jobs in flight in this process: also the largest group commit it can form. */
   readonly concurrency: number;
-  readonly store?: StoreOptions;
+  readonly maxBatchSize?: number;
+  readonly maxConcurrentBatches?: number;
+  readonly handlers?: ReadonlyMap<string, Handler>;
+  readonly isolation?: 'serializable';
+  /** How long a job's lock lasts: a killed worker's jobs come back after about this long. */
+  readonly lockDurationMs?: number;
+  /** Observers, e.g. metrics. */
+  readonly on?: {
+    readonly outcome?: (event: EventJob, outcome: WriteOutcome | 'failed' | 'waiting_for_database') => void;
+    readonly retry?: () => void;
+    readonly committed?: (event: EventJob, lagSeconds: number) => void;
+  };
 }
 
 export interface EventWorkerStats {
   stored: number;
   duplicates: number;
+  replayed: number;
   transactionRetries: number;
 }
 
-/** A BullMQ worker that stores each event once; retries are BullMQ's, serialization retries ours. */
+/** How long an event waits for an unreachable database before its next try: 1 s doubling to 30 s. */
+function outageDelayMs(consecutiveOutages: number): number {
+  const ceiling = Math.min(30_000, 1000 * 2 ** Math.min(consecutiveOutages, 5));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+/**
+ * A BullMQ worker whose jobs are written by one BatchWriter (group commit). Three kinds of failure
+ * are kept apart: contention is retried inside the transaction; an unreachable database puts the
+ * job back to wait without spending one of its attempts, for as long as the outage lasts; any
+ * other error (a handler throwing, data the database refuses) spends an attempt with BullMQ's
+ * backoff and ends in the failed set, which is the dead-letter queue.
+ */
 export function createEventWorker(options: EventWorkerOptions): {
   worker: Worker<EventJob>;
   stats: EventWorkerStats;
 } {
-  const stats: EventWorkerStats = { stored: 0, duplicates: 0, transactionRetries: 0 };
+  const stats: EventWorkerStats = { stored: 0, duplicates: 0, replayed: 0, transactionRetries: 0 };
   const { logger } = options;
-  const store: StoreOptions = {
-    ...options.store,
-    onRetry: (error, attempt) => {
+  let consecutiveOutages = 0;
+  const writer = new BatchWriter({
+    sql: options.sql,
+    maxBatchSize: options.maxBatchSize ?? 100,
+    maxConcurrentBatches: options.maxConcurrentBatches ?? 2,
+    ...(options.handlers ? { handlers: options.handlers } : {}),
+    ...(options.isolation ? { isolation: options.isolation } : {}),
+    onRetry: () => {
       stats.transactionRetries += 1;
-      options.store?.onRetry?.(error, attempt);
+      options.on?.retry?.();
     },
-  };
+    onCommit: () => {
+      consecutiveOutages = 0;
+    },
+  });
+
   const worker = new Worker<EventJob>(
     options.queue.name,
-    async (job: Job<EventJob>) => {
+    async (job: Job<EventJob>, token?: string) => {
       const event = parseEventJob(job.data);
-      const inserted = await storeEvent(options.sql, event, store);
-      if (inserted) stats.stored += 1;
+      let outcome: WriteOutcome;
+      try {
+        outcome = await writer.write(event);
+      } catch (error) {
+        if (error instanceof DatabaseUnavailableError && token !== undefined) {
+          consecutiveOutages += 1;
+          options.on?.outcome?.(event, 'waiting_for_database');
+          await job.moveToDelayed(Date.now() + outageDelayMs(consecutiveOutages), token);
+          throw new DelayedError();
+        }
+        throw error;
+      }
+      if (outcome === 'stored') stats.stored += 1;
+      else if (outcome === 'replayed') stats.replayed += 1;
       else stats.duplicates += 1;
-      return { inserted };
+      options.on?.outcome?.(event, outcome);
+      if (outcome !== 'duplicate') options.on?.committed?.(event, (Date.now() - event.receivedAt) / 1000);
+      return { outcome };
     },
-    { connection: options.connection, prefix: options.queue.prefix, concurrency: options.concurrency },
+    {
+      connection: options.connection,
+      prefix: options.queue.prefix,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      // A job is failed as stalled only after many lost locks: a slow machine must not dead-letter events.
+      maxStalledCount: 10,
+    },
   );
   worker.on('failed', (job, error) => {
+    const event = job?.data;
+    if (event) options.on?.outcome?.(event, 'failed');
     logger.warn(
-      { jobId: job?.id, source: job?.data.source, attemptsMade: job?.attemptsMade, err: error.message },
+      { jobId: job?.id, source: event?.source, attemptsMade: job?.attemptsMade, err: error.message },
       'event not stored',
     );
   });

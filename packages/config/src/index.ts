@@ -13,6 +13,7 @@ export {
   type Idempotency,
   idempotencySchema,
   loadSources,
+  type ParseSourcesOptions,
   parseSources,
   type Source,
   type Sources,

@@ -140,3 +140,21 @@ describe('key-based and URL-signed sources', () => {
     );
   });
 });
+
+describe('handlers and unresolved secrets', () => {
+  it('resolves a handler path against the sources file', () => {
+    const sources = parseSources(
+      { sources: { pay: { provider: 'stripe', secrets: ['x'], handler: './handlers/pay.mjs' } } },
+      { file: '/etc/inlet/inlet.sources.json' },
+    );
+    expect(sources.get('pay')?.handler).toBe('/etc/inlet/handlers/pay.mjs');
+  });
+
+  it('leaves env: secrets alone when asked to skip them', () => {
+    const sources = parseSources(
+      { sources: { pay: { provider: 'stripe', secrets: ['env:NOT_SET_HERE'] } } },
+      { env: {}, secrets: 'skip' },
+    );
+    expect(sources.get('pay')?.settings.secrets).toEqual(['env:NOT_SET_HERE']);
+  });
+});

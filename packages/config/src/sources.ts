@@ -34,6 +34,8 @@ export const commonSourceShape = {
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
   idempotency: idempotencySchema.optional(),
+  /** An ES module exporting `handle(event, sql)`, relative to the sources file. */
+  handler: z.string().min(1, 'must be a path to an ES module').optional(),
 };
 
 type CommonSourceFields = z.infer<z.ZodObject<typeof commonSourceShape>>;
@@ -49,6 +51,19 @@ export interface Source {
   readonly settings: BaseSourceOptions & Readonly<Record<string, unknown>>;
   readonly maxBodyBytes: number;
   readonly idempotency: Idempotency | undefined;
+  /** Absolute path of the source's handler module, when it has one. */
+  readonly handler: string | undefined;
+}
+
+export interface ParseSourcesOptions {
+  readonly env?: Env;
+  /** Labels errors, and is what `handler` paths are relative to. */
+  readonly file?: string;
+  /**
+   * `skip` leaves `env:` secrets unresolved (the worker loads the file for handlers only and
+   * needs no secret). Default `resolve`.
+   */
+  readonly secrets?: 'resolve' | 'skip';
 }
 
 export type Sources = ReadonlyMap<string, Source>;
@@ -67,7 +82,7 @@ function resolveSecret(value: string, env: Env): string | { error: string } {
 }
 
 /** Validates a parsed sources document. `file` only labels errors. */
-export function parseSources(document: unknown, options: { env?: Env; file?: string } = {}): Sources {
+export function parseSources(document: unknown, options: ParseSourcesOptions = {}): Sources {
   const env = options.env ?? process.env;
   const fail = (field: string, detail: string): never => {
     throw new ConfigError(field, detail, options.file);
@@ -107,6 +122,7 @@ export function parseSources(document: unknown, options: { env?: Env; file?: str
       fail(`sources.${name}.secrets`, 'needs at least one secret');
     }
     const secrets = declared.map((value, index) => {
+      if (options.secrets === 'skip') return value;
       const resolved = resolveSecret(value, env);
       return typeof resolved === 'string'
         ? resolved
@@ -118,13 +134,20 @@ export function parseSources(document: unknown, options: { env?: Env; file?: str
       settings: { ...data, secrets },
       maxBodyBytes: data.maxBodyBytes,
       idempotency: data.idempotency,
+      handler:
+        data.handler === undefined
+          ? undefined
+          : path.resolve(options.file ? path.dirname(options.file) : '.', data.handler),
     });
   }
   return sources;
 }
 
 /** Reads and validates the sources file; every problem is a ConfigError naming the file and field. */
-export async function loadSources(file: string, options: { env?: Env } = {}): Promise<Sources> {
+export async function loadSources(
+  file: string,
+  options: Omit<ParseSourcesOptions, 'file'> = {},
+): Promise<Sources> {
   const absolute = path.resolve(file);
   let text: string;
   try {

@@ -21,6 +21,8 @@ export interface CreateSqlOptions {
   connect_timeout?: number;
   /** TLS settings, e.g. `{ ca }` from DATABASE_TLS_CA_FILE; without it the URL's `sslmode` decides. */
   ssl?: postgres.Options<Record<string, postgres.PostgresType>>['ssl'];
+  /** Session settings sent when each connection opens (e.g. CockroachDB's `inject_retry_errors_enabled`). */
+  session?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -33,7 +35,7 @@ export function createSql(url: string, options: CreateSqlOptions = {}): Sql {
     max: options.max ?? 10,
     idle_timeout: options.idle_timeout ?? 60,
     connect_timeout: options.connect_timeout ?? 10,
-    connection: { application_name: options.application_name ?? 'inlet' },
+    connection: { ...options.session, application_name: options.application_name ?? 'inlet' },
     transform: { undefined: null },
     onnotice: (notice) => {
       if (!isSkippingNotice(notice)) forward?.(notice);

@@ -8,13 +8,15 @@ export interface QueueNames {
 }
 
 /**
- * Retries for events the worker could not store (database away, a handler failing): backed off
- * exponentially from 1 s over roughly a week, so an outage loses nothing. Completed jobs are kept a
- * day, which is also how long Redis recognises a duplicate delivery; the database's unique
- * constraint catches any later one. Failed jobs are kept: they are the dead-letter queue.
+ * Retries for events the worker could not store because of the event itself (a handler throwing,
+ * data the database refuses): 10 attempts backed off exponentially from 1 s (about 17 minutes in
+ * all), then the failed set, which is the dead-letter queue and is kept. An unreachable database
+ * spends no attempt: the worker delays the job until the database is back, however long that is.
+ * Completed jobs are kept a day, which is also how long Redis recognises a duplicate delivery;
+ * the database's unique constraint catches any later one.
  */
 export const eventJobOptions = {
-  attempts: 20,
+  attempts: 10,
   backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
   removeOnComplete: { age: 24 * 3600, count: 100_000 },
   removeOnFail: false,

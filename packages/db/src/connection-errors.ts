@@ -1,0 +1,33 @@
+/** postgres.js and Node socket error codes that mean "the database cannot be reached right now". */
+const CONNECTION_CODES = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  // SQLSTATEs: the server is shutting down, starting up, or out of connection slots.
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+
+/**
+ * True when an error says the database is away (connection refused, dropped, shutting down)
+ * rather than that the statement or its data is wrong: such work should wait and try again,
+ * however long the outage lasts. SQLSTATE class 08 is "connection exception".
+ */
+export function isConnectionError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  if (code !== undefined && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
+  const cause = 'cause' in error ? error.cause : undefined;
+  return cause !== undefined && cause !== error && isConnectionError(cause);
+}
