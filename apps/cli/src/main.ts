@@ -1,6 +1,7 @@
 import { ConfigError } from '@inlet/config';
 import { CliError } from './cli-error.js';
 import { runMigrate } from './migrate.js';
+import { replay, replayUsage } from './replay.js';
 import { send, sendUsage } from './send.js';
 import { sourcesCheck } from './sources-check.js';
 
@@ -8,6 +9,9 @@ const usage = `Usage: inlet <command> [options]
 
 Commands:
   send --source NAME [--data JSON | --file PATH]   sign a payload for a source and post it
+  replay --id UUID                                 enqueue a stored event again (its handler runs again)
+  replay --source NAME --since TIME [--until TIME] the same for every event of a source in a time range
+  replay --failed                                  move every failed job back to waiting
   migrate                                          create or upgrade the database schema
   sources check [FILE]                             validate a sources file and list its sources
 
@@ -32,6 +36,13 @@ async function run(argv: string[]): Promise<number> {
       console.log(`${result.status} ${result.body}`);
       return result.status >= 200 && result.status < 300 ? 0 : 1;
     }
+    case 'replay':
+      if (wantsHelp) {
+        console.log(replayUsage);
+        return 0;
+      }
+      console.log(await replay(rest));
+      return 0;
     case 'migrate':
       for (const line of await runMigrate()) console.log(line);
       return 0;

@@ -1,0 +1,11 @@
+export { parseTime } from './parse-time.js';
+export { ReplayError, type ReplayErrorCode } from './replay-error.js';
+export {
+  eventJobFromRow,
+  type ReplayDeps,
+  type ReplayedEvent,
+  type ReplayRangeOptions,
+  replayEvent,
+  replayEvents,
+} from './replay-event.js';
+export { type RetryFailedOptions, retryFailed } from './retry-failed.js';
