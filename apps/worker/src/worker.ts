@@ -98,6 +98,8 @@ export function createEventWorker(options: EventWorkerOptions): {
       prefix: options.queue.prefix,
       concurrency: options.concurrency,
       lockDuration: options.lockDurationMs ?? 30_000,
+      // Look for a dead worker's jobs as often as its locks can expire.
+      stalledInterval: options.lockDurationMs ?? 30_000,
       // A job is failed as stalled only after many lost locks: a slow machine must not dead-letter events.
       maxStalledCount: 10,
     },
