@@ -54,6 +54,7 @@ describe('the database goes away for 20 seconds mid-run', () => {
       INLET_QUEUE: names.name,
       INLET_QUEUE_PREFIX: names.prefix,
       WORKER_METRICS_PORT: String(port),
+      LOG_LEVEL: 'info',
     });
     await waitHealthy(`http://127.0.0.1:${port}/readyz`, worker);
     const add = (from: number, to: number) =>
@@ -75,7 +76,12 @@ describe('the database goes away for 20 seconds mid-run', () => {
     await new Promise((resolve) => setTimeout(resolve, 20_000));
     expect((await queue.getJobCounts('failed')).failed).toBe(0);
     await server.resume();
-    await waitFor(async () => (await count(db)) === total, 120_000, `${total} rows`);
+    await waitFor(async () => (await count(db)) === total, 120_000, `${total} rows`).catch(async (error) => {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+      throw new Error(
+        `${(error as Error).message}; rows ${await count(db)}, jobs ${JSON.stringify(counts)}\n${worker?.output().slice(-3000)}`,
+      );
+    });
     const [row] = await db.sql<{ n: number; ids: number }[]>`
       SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS ids FROM webhook_events`;
     expect(row).toEqual({ n: total, ids: total });

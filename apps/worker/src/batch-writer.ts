@@ -24,6 +24,12 @@ export interface BatchWriterOptions {
   readonly onRetry?: (error: unknown) => void;
   /** Called once per committed batch. */
   readonly onCommit?: (size: number) => void;
+  /**
+   * A transaction still unsettled after this long is treated as lost to an unreachable database
+   * (default 60 s): its events go back to wait and its slot is freed. Should it commit after all,
+   * the retry finds the rows there and changes nothing.
+   */
+  readonly batchTimeoutMs?: number;
 }
 
 export type WriteOutcome = 'stored' | 'duplicate' | 'replayed';
@@ -83,13 +89,23 @@ export class BatchWriter {
   }
 
   private async commit(batch: Pending[]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = this.options.batchTimeoutMs ?? 60_000;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error(`transaction unsettled after ${timeoutMs} ms`);
+        reject(Object.assign(error, { code: 'CONNECT_TIMEOUT' }));
+      }, timeoutMs);
+    });
     try {
-      const outcomes = await withTransaction(this.options.sql, (tx) => this.writeBatch(tx, batch), {
+      const transaction = withTransaction(this.options.sql, (tx) => this.writeBatch(tx, batch), {
         ...(this.options.isolation ? { isolation: this.options.isolation } : {}),
         ...(this.options.onRetry ? { onRetry: this.options.onRetry } : {}),
       });
+      transaction.catch(() => {});
+      const outcomes = await Promise.race([transaction, timeout]);
       this.options.onCommit?.(batch.length);
-      batch.forEach((item, index) => item.resolve(outcomes[index] ?? 'duplicate'));
+      for (const [index, item] of batch.entries()) item.resolve(outcomes[index] ?? 'duplicate');
     } catch (error) {
       if (isConnectionError(error)) {
         const unavailable = new DatabaseUnavailableError(
@@ -108,6 +124,8 @@ export class BatchWriter {
       // Find the event at fault: its neighbours must not fail with it.
       const middle = Math.ceil(batch.length / 2);
       await Promise.all([this.commit(batch.slice(0, middle)), this.commit(batch.slice(middle))]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -259,3 +259,34 @@ describe('event worker against real Redis and PostgreSQL', () => {
     expect(() => parseEventJob({ source: 'a', eventId: 'b' })).toThrow(/invalid event in queue/);
   });
 });
+
+describe('BatchWriter watchdog', () => {
+  it('gives a transaction that never settles back as unavailable, and frees its slot', async () => {
+    const db = await createTestDatabase();
+    try {
+      await db.sql`CREATE TABLE gate (id INT PRIMARY KEY)`;
+      await db.sql`INSERT INTO gate VALUES (1)`;
+      const blocker = await db.sql.reserve();
+      await blocker`BEGIN`;
+      await blocker`SELECT * FROM gate WHERE id = 1 FOR UPDATE`;
+      // The handler waits on the row lock held above: the transaction cannot settle.
+      const handler: Handler = async (_e, tx) => {
+        await tx`SELECT * FROM gate WHERE id = 1 FOR UPDATE`;
+      };
+      const writer = new BatchWriter({
+        sql: db.sql,
+        maxBatchSize: 1,
+        maxConcurrentBatches: 1,
+        batchTimeoutMs: 300,
+        handlers: new Map([['slow', handler]]),
+      });
+      await expect(writer.write(event('slow', 'stuck'))).rejects.toBeInstanceOf(DatabaseUnavailableError);
+      // The slot is free again: another event is written while the first is still blocked.
+      expect(await writer.write(event('fast', 'next'))).toBe('stored');
+      await blocker`ROLLBACK`;
+      blocker.release();
+    } finally {
+      await db.drop();
+    }
+  });
+});
