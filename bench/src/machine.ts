@@ -1,0 +1,15 @@
+import os from 'node:os';
+import type { MachineInfo } from './results.js';
+
+export function machineInfo(versions: { redis: string; postgres: string }): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpus: os.availableParallelism?.() ?? cpus.length,
+    cpu_model: cpus[0]?.model.trim() ?? 'unknown',
+    total_memory_mb: Math.round(os.totalmem() / 2 ** 20),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    redis: versions.redis,
+    postgres: versions.postgres,
+  };
+}
