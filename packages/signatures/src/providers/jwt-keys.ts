@@ -7,7 +7,7 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import { z } from 'zod';
-import { SignatureError, VerifierUnavailableError } from '../errors.js';
+import { VerifierUnavailableError } from '../errors.js';
 
 /** Asymmetric algorithms only: `none` and HS* (a MAC keyed with a public key anyone can read) never verify. */
 export const JWT_ALGORITHMS = [
