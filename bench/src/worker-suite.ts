@@ -17,9 +17,9 @@ export const defaultWorkerScript = path.resolve(packageRoot, '..', 'apps', 'work
 export const NOOP_CONCURRENCY = 100;
 export const NAIVE_CONCURRENCY = 50;
 
-/** Settings tried beside the defaults: larger group commits. */
+/** Settings tried beside the defaults (concurrency 300, batch 300): smaller group commits. */
 export const defaultWorkerVariants: readonly { name: string; settings: WorkerSettings }[] = [
-  { name: 'concurrency 300, batch 300', settings: { WORKER_CONCURRENCY: '300', WORKER_BATCH_SIZE: '300' } },
+  { name: 'concurrency 100, batch 100', settings: { WORKER_CONCURRENCY: '100', WORKER_BATCH_SIZE: '100' } },
 ];
 
 export const WORKER_TARGETS = { toNaive: 3, toNoop: 0.7 } as const;

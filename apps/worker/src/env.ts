@@ -12,9 +12,9 @@ export const workerEnvShape = {
   INLET_SOURCES: z.string().min(1).optional(),
   WORKER_METRICS_PORT: portSchema.default(9464),
   /** Jobs in flight per process; also the largest group commit one process can form. */
-  WORKER_CONCURRENCY: wholeNumber(1, 5000).default(100),
+  WORKER_CONCURRENCY: wholeNumber(1, 5000).default(300),
   /** Most events in one transaction. */
-  WORKER_BATCH_SIZE: wholeNumber(1, 1000).default(100),
+  WORKER_BATCH_SIZE: wholeNumber(1, 1000).default(300),
   /** Transactions one process runs at once. */
   WORKER_BATCH_CONCURRENCY: wholeNumber(1, 32).default(2),
   /** A killed worker's jobs come back after about this long. */
