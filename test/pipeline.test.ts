@@ -14,7 +14,7 @@ import {
   waitFor,
 } from '@inlet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningProcess, runNode, waitHealthy } from './support.js';
+import { type RunningProcess, removeQueue, runNode, waitHealthy } from './support.js';
 
 describe('a signed delivery through the real ingest and worker processes', () => {
   let db: TestDatabase;
@@ -54,6 +54,7 @@ describe('a signed delivery through the real ingest and worker processes', () =>
   afterAll(async () => {
     await ingest?.stop();
     await worker?.stop();
+    await removeQueue({ name: env?.INLET_QUEUE, prefix: env?.INLET_QUEUE_PREFIX });
     await db?.drop();
     await rm(dir, { recursive: true, force: true });
   });

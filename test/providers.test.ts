@@ -12,7 +12,7 @@ import {
   waitFor,
 } from '@inlet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningProcess, runNode, waitHealthy } from './support.js';
+import { type RunningProcess, removeQueue, runNode, waitHealthy } from './support.js';
 
 const whsec = `whsec_${Buffer.from('providers e2e key material').toString('base64')}`;
 const ed25519 = generateStandardWebhooksKeyPair();
@@ -87,6 +87,7 @@ describe('inlet send signs for every provider, and the real ingest verifies it',
   afterAll(async () => {
     await ingest?.stop();
     await worker?.stop();
+    await removeQueue({ name: env?.INLET_QUEUE, prefix: env?.INLET_QUEUE_PREFIX });
     await db?.drop();
     await rm(dir, { recursive: true, force: true });
   });

@@ -13,7 +13,7 @@ import {
 } from '@inlet/testkit';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RunningProcess, runNode } from './support.js';
+import { type RunningProcess, removeQueue, runNode } from './support.js';
 
 describe('npm start', () => {
   const databaseName = uniqueName('inlet_start');
@@ -24,9 +24,11 @@ describe('npm start', () => {
   })();
   let dir = '';
   let start: RunningProcess | undefined;
+  const queue = uniqueQueue();
 
   afterAll(async () => {
     await start?.stop('SIGINT');
+    await removeQueue(queue);
     const admin = postgres(testDatabaseServerUrl(), { max: 1, onnotice: () => {} });
     await admin.unsafe(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
     await admin.end();
@@ -36,7 +38,6 @@ describe('npm start', () => {
   it('starts the stack, prints a send command that stores one row however often it runs, and stops on Ctrl-C', async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'inlet-start-'));
     const sourcesFile = path.join(dir, 'inlet.sources.json');
-    const queue = uniqueQueue();
     const env = {
       // This checkout is built by the test run itself; a fresh clone is installed and built by start.
       INLET_SKIP_BUILD: '1',

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exited, waitFor } from '@inlet/testkit';
+import { createEventQueue, createRedis } from '@inlet/queue';
+import { exited, testRedisUrl, waitFor } from '@inlet/testkit';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -49,4 +50,20 @@ export async function waitHealthy(url: string, process: RunningProcess, timeoutM
     timeoutMs,
     url,
   );
+}
+
+/** Removes every key of a test's queue from the shared Redis. */
+export async function removeQueue(names: {
+  name?: string | undefined;
+  prefix?: string | undefined;
+}): Promise<void> {
+  if (!names.name || !names.prefix) return;
+  const connection = createRedis(testRedisUrl(), 'producer');
+  const queue = createEventQueue(connection, { name: names.name, prefix: names.prefix });
+  try {
+    await queue.obliterate({ force: true });
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
 }
