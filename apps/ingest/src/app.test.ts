@@ -9,6 +9,7 @@ import { startRedisServer, testRedisUrl, uniqueQueue } from '@inlet/testkit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
+import { createIngestMetrics } from './metrics.js';
 
 const logger = pino({ level: 'silent' });
 const partnerKeys = generateJwtKeyPair('ES256');
@@ -364,6 +365,48 @@ describe('ingest when a verifier cannot reach what it needs', () => {
         expect(((await response.json()) as { error: { code: string } }).error.code).toBe('unavailable');
       }
     } finally {
+      await producer.close();
+    }
+  });
+});
+
+describe('ingest metrics', () => {
+  it('counts requests by source and status, signature failures by reason, and enqueue time', async () => {
+    const connection = createRedis(testRedisUrl(), 'producer');
+    const producer = new EventProducer(createEventQueue(connection, uniqueQueue()), connection);
+    const app = createApp({
+      sources,
+      producer,
+      nonces: createMemoryNonceStore(),
+      logger,
+      metrics: createIngestMetrics({ sources: sources.keys(), defaultMetrics: false }),
+    });
+    try {
+      await producer.queue.waitUntilReady();
+      const body = '{"id":"evt_metrics","type":"invoice.paid"}';
+      const post = (headers: Record<string, string>, source = 'stripe') =>
+        app.request(`/webhooks/${source}`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json', ...headers },
+        });
+      expect((await post(signed('stripe', body))).status).toBe(202);
+      expect((await post(signed('stripe', body, { secret: 'whsec_wrong' }))).status).toBe(401);
+      expect((await post({})).status).toBe(401);
+      expect((await post({}, 'no-such-source-123')).status).toBe(404);
+      const response = await app.request('/metrics');
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      expect(text).toContain('inlet_ingest_requests_total{source="stripe",status="202"} 1');
+      expect(text).toContain('inlet_ingest_requests_total{source="stripe",status="401"} 2');
+      // An unknown path segment never becomes a label.
+      expect(text).toContain('inlet_ingest_requests_total{source="unknown",status="404"} 1');
+      expect(text).not.toContain('no-such-source-123');
+      expect(text).toContain('inlet_signature_failures_total{source="stripe",reason="invalid_signature"} 1');
+      expect(text).toContain('inlet_signature_failures_total{source="stripe",reason="missing_signature"} 1');
+      expect(text).toMatch(/inlet_enqueue_duration_seconds_count 1\b/);
+    } finally {
+      await producer.queue.obliterate({ force: true });
       await producer.close();
     }
   });

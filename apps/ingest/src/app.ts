@@ -13,6 +13,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { IngestError, statusFor } from './errors.js';
 import { deriveEventId } from './event-id.js';
+import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 import { storedHeaders } from './stored-headers.js';
 
 export interface IngestDeps {
@@ -21,6 +22,8 @@ export interface IngestDeps {
   /** Where single-use token ids are remembered (Redis, so every ingest instance shares them). */
   readonly nonces: NonceStore;
   readonly logger: Logger;
+  /** Prometheus metrics served at /metrics; created for the app when not given. */
+  readonly metrics?: IngestMetrics;
   /** Clock in ms, injectable for tests. */
   readonly now?: () => number;
 }
@@ -87,7 +90,16 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
     await next();
   });
 
+  const metrics = deps.metrics ?? createIngestMetrics({ sources: deps.sources.keys() });
+  app.use('/webhooks/:source', async (c, next) => {
+    await next();
+    metrics.request(c.req.param('source'), c.res.status);
+  });
+
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/metrics', async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }),
+  );
   app.get('/readyz', async (c) => {
     const redis = await deps.producer.ping();
     return c.json({ status: redis ? 'ready' : 'unavailable', redis }, redis ? 200 : 503);
@@ -130,9 +142,11 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
           nonces,
         });
       } catch (error) {
-        if (error instanceof SignatureError || error instanceof PayloadError) {
+        if (error instanceof SignatureError) {
+          metrics.signatureFailure(source.name, error.code);
           throw new IngestError(error.code, error.message);
         }
+        if (error instanceof PayloadError) throw new IngestError(error.code, error.message);
         if (error instanceof VerifierUnavailableError) {
           deps.logger.warn(
             { requestId: c.var.requestId, source: source.name, err: error.message },
@@ -148,6 +162,7 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       }
 
       const eventId = deriveEventId(request, verified.eventId, source.idempotency);
+      const enqueueStarted = performance.now();
       try {
         await deps.producer.enqueue({
           source: source.name,
@@ -171,6 +186,7 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
         }
         throw error;
       }
+      metrics.enqueued((performance.now() - enqueueStarted) / 1000);
       deps.logger.info(
         {
           requestId: c.var.requestId,

@@ -1,0 +1,45 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/**
+ * Ingest's Prometheus metrics. Labels stay bounded: a source label is a configured source name or
+ * `unknown`, never a raw path segment or an id.
+ */
+export function createIngestMetrics(options: { sources: Iterable<string>; defaultMetrics?: boolean }) {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  const known = new Set(options.sources);
+  const label = (source: string | undefined) =>
+    source !== undefined && known.has(source) ? source : 'unknown';
+  const requests = new Counter({
+    name: 'inlet_ingest_requests_total',
+    help: 'Deliveries answered, by source and HTTP status.',
+    labelNames: ['source', 'status'] as const,
+    registers: [registry],
+  });
+  const signatureFailures = new Counter({
+    name: 'inlet_signature_failures_total',
+    help: 'Deliveries refused because their signature or token did not verify, by source and reason.',
+    labelNames: ['source', 'reason'] as const,
+    registers: [registry],
+  });
+  const enqueueDuration = new Histogram({
+    name: 'inlet_enqueue_duration_seconds',
+    help: 'Time to put an accepted event in the queue.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  return {
+    registry,
+    request(source: string | undefined, status: number) {
+      requests.inc({ source: label(source), status: String(status) });
+    },
+    signatureFailure(source: string, reason: string) {
+      signatureFailures.inc({ source: label(source), reason });
+    },
+    enqueued(seconds: number) {
+      enqueueDuration.observe(seconds);
+    },
+  };
+}
+
+export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
