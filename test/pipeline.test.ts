@@ -45,7 +45,8 @@ describe('a signed delivery through the real ingest and worker processes', () =>
       E2E_GITHUB_SECRET: 'e2e-secret',
     };
     ingestUrl = `http://127.0.0.1:${port}`;
-    ingest = runNode('apps/ingest/dist/main.js', env);
+    // Every log line, down to debug, is checked for secrets below.
+    ingest = runNode('apps/ingest/dist/main.js', { ...env, LOG_LEVEL: 'debug' });
     worker = runNode('apps/worker/dist/main.js', env);
     await waitHealthy(`${ingestUrl}/readyz`, ingest);
     await waitHealthy(`http://127.0.0.1:${workerPort}/readyz`, worker);
@@ -98,6 +99,26 @@ describe('a signed delivery through the real ingest and worker processes', () =>
     expect(run.output()).toMatch(/^401 .*invalid_signature/);
     const rows = await db.sql`select 1 from webhook_events where event_id = 'tampered'`;
     expect(rows).toHaveLength(0);
+  });
+
+  it('logs one line per delivery with its request id, and never a secret or a signature', () => {
+    const lines = ingest
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const accepted = lines.filter((line) => line.msg === 'accepted');
+    expect(accepted.length).toBeGreaterThanOrEqual(20);
+    for (const line of accepted) {
+      expect(line).toMatchObject({ source: 'gh', status: 202, eventId: 'delivery-e2e-1' });
+      expect(typeof line.requestId).toBe('string');
+      expect(typeof line.ms).toBe('number');
+    }
+    expect(lines.some((line) => line.msg === 'refused' && line.code === 'invalid_signature')).toBe(true);
+    const text = ingest.output();
+    expect(text).not.toContain('e2e-secret');
+    expect(text).not.toMatch(/sha256=[0-9a-f]{64}/);
+    expect(text).not.toContain('Keep it logically awesome');
   });
 
   it('drains jobs in flight on SIGTERM and exits 0', async () => {
