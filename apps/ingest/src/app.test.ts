@@ -125,15 +125,13 @@ describe('ingest with real Redis', () => {
       ],
       [
         'stale timestamp',
-        () =>
-          post('stripe', body, signed('stripe', body, { timestamp: Math.floor(clock / 1000) - 301 })),
+        () => post('stripe', body, signed('stripe', body, { timestamp: Math.floor(clock / 1000) - 301 })),
         401,
         'timestamp_out_of_tolerance',
       ],
       [
         'future timestamp',
-        () =>
-          post('stripe', body, signed('stripe', body, { timestamp: Math.floor(clock / 1000) + 301 })),
+        () => post('stripe', body, signed('stripe', body, { timestamp: Math.floor(clock / 1000) + 301 })),
         401,
         'timestamp_out_of_tolerance',
       ],
