@@ -90,7 +90,9 @@ export function createEventWorker(options: EventWorkerOptions): {
       else if (outcome === 'replayed') stats.replayed += 1;
       else stats.duplicates += 1;
       options.on?.outcome?.(event, outcome);
-      if (outcome !== 'duplicate') options.on?.committed?.(event, (Date.now() - event.receivedAt) / 1000);
+      // A replay keeps its original receivedAt: counting it would make the lag of live events look huge.
+      if (outcome === 'stored' && !event.replay)
+        options.on?.committed?.(event, (Date.now() - event.receivedAt) / 1000);
       return { outcome };
     },
     {
