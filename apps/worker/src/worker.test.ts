@@ -255,6 +255,42 @@ describe('event worker against real Redis and PostgreSQL', () => {
     }
   });
 
+  it('reports lag for new events only, not for replays', async () => {
+    const names = uniqueQueue();
+    const connection = createRedis(testRedisUrl(), 'worker');
+    const producerConnection = createRedis(testRedisUrl(), 'producer');
+    const producer = new EventProducer(createEventQueue(producerConnection, names), producerConnection);
+    await producer.queue.waitUntilReady();
+    const lags: string[] = [];
+    const outcomes: string[] = [];
+    const { worker } = createEventWorker({
+      connection,
+      queue: names,
+      sql: db.sql,
+      logger,
+      concurrency: 1,
+      on: {
+        committed: (e) => lags.push(e.eventId),
+        outcome: (_e, outcome) => outcomes.push(outcome),
+      },
+    });
+    try {
+      const fresh = event('lag', 'evt_lag', '{"id":"evt_lag"}');
+      await producer.enqueue(fresh);
+      await waitFor(() => outcomes.length === 1, 10_000, 'the first event');
+      // A replay of an event received long ago.
+      await producer.queue.add('lag', { ...fresh, receivedAt: 1, replay: true }, { jobId: 'lag/replay-1' });
+      await waitFor(() => outcomes.length === 2, 10_000, 'the replay');
+      expect(outcomes).toEqual(['stored', 'replayed']);
+      expect(lags).toEqual(['evt_lag']);
+    } finally {
+      await worker.close();
+      connection.disconnect();
+      await producer.queue.obliterate({ force: true });
+      await producer.close();
+    }
+  });
+
   it('rejects job data that is not an event', () => {
     expect(() => parseEventJob({ source: 'a', eventId: 'b' })).toThrow(/invalid event in queue/);
   });
