@@ -1,3 +1,4 @@
+import { decodeHex } from './encoding.js';
 import { SignatureError } from './errors.js';
 import type { DeliveryRequest } from './provider.js';
 
@@ -23,4 +24,19 @@ export function requireHeader(request: DeliveryRequest, name: string): string {
 export function optionalHeader(request: DeliveryRequest, name: string): string | undefined {
   const value = request.header(name)?.trim();
   return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * A required header carrying `<prefix><hex signature>` (GitHub `sha256=`, Slack and Zoom `v0=`):
+ * the decoded signature, or invalid_signature when the prefix or the hex is wrong.
+ */
+export function requirePrefixedHexSignature(request: DeliveryRequest, name: string, prefix: string): Buffer {
+  const header = requireHeader(request, name);
+  if (!header.startsWith(prefix)) {
+    throw new SignatureError('invalid_signature', `The ${name} header does not start with ${prefix}`);
+  }
+  const signature = decodeHex(header.slice(prefix.length));
+  if (signature === undefined)
+    throw new SignatureError('invalid_signature', `The ${name} header is not hex.`);
+  return signature;
 }

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { hmacDigest } from '../digest.js';
-import { decodeHex } from '../encoding.js';
-import { SignatureError } from '../errors.js';
-import { optionalHeader, requireHeader } from '../header.js';
+import { optionalHeader, requirePrefixedHexSignature } from '../header.js';
 import { defineProvider } from '../provider.js';
 import { assertAnySignatureMatches } from '../signature-match.js';
 
@@ -17,17 +15,7 @@ export const github = defineProvider({
   credentialHeaders: [SIGNATURE_HEADER, 'x-hub-signature'],
 
   verify(request, source) {
-    const header = requireHeader(request, SIGNATURE_HEADER);
-    if (!header.startsWith(PREFIX)) {
-      throw new SignatureError(
-        'invalid_signature',
-        `The ${SIGNATURE_HEADER} header does not start with ${PREFIX}`,
-      );
-    }
-    const signature = decodeHex(header.slice(PREFIX.length));
-    if (signature === undefined) {
-      throw new SignatureError('invalid_signature', `The ${SIGNATURE_HEADER} header is not hex.`);
-    }
+    const signature = requirePrefixedHexSignature(request, SIGNATURE_HEADER, PREFIX);
     assertAnySignatureMatches(source.secrets, [signature], (secret) =>
       hmacDigest('sha256', secret, [request.rawBody]),
     );

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { hmacDigest } from '../digest.js';
-import { decodeHex } from '../encoding.js';
-import { PayloadError, SignatureError } from '../errors.js';
+import { PayloadError } from '../errors.js';
 import { parseFormBody } from '../form-body.js';
-import { requireHeader } from '../header.js';
+import { requireHeader, requirePrefixedHexSignature } from '../header.js';
 import { isJsonObject, parseJson, stringField } from '../json-body.js';
 import { defineProvider, type Verified } from '../provider.js';
 import { assertAnySignatureMatches } from '../signature-match.js';
@@ -53,17 +52,7 @@ export const slack = defineProvider({
   credentialHeaders: [SIGNATURE_HEADER],
 
   verify(request, source) {
-    const header = requireHeader(request, SIGNATURE_HEADER);
-    if (!header.startsWith(PREFIX)) {
-      throw new SignatureError(
-        'invalid_signature',
-        `The ${SIGNATURE_HEADER} header does not start with ${PREFIX}`,
-      );
-    }
-    const signature = decodeHex(header.slice(PREFIX.length));
-    if (signature === undefined) {
-      throw new SignatureError('invalid_signature', `The ${SIGNATURE_HEADER} header is not hex.`);
-    }
+    const signature = requirePrefixedHexSignature(request, SIGNATURE_HEADER, PREFIX);
     const timestamp = requireHeader(request, TIMESTAMP_HEADER);
     const timestampSeconds = parseUnixSeconds(timestamp, `${TIMESTAMP_HEADER} header`);
     // Signature before clock: timestamp_out_of_tolerance always means authentic but late.

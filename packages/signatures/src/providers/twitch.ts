@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { hmacDigest } from '../digest.js';
-import { decodeHex } from '../encoding.js';
 import { PayloadError, SignatureError } from '../errors.js';
-import { optionalHeader, requireHeader } from '../header.js';
+import { optionalHeader, requireHeader, requirePrefixedHexSignature } from '../header.js';
 import { isJsonObject, parseJson, stringField } from '../json-body.js';
 import { defineProvider } from '../provider.js';
 import { assertAnySignatureMatches } from '../signature-match.js';
@@ -64,17 +63,7 @@ export const twitch = defineProvider({
   verify(request, source) {
     const id = requireHeader(request, ID_HEADER);
     const timestamp = requireHeader(request, TIMESTAMP_HEADER);
-    const header = requireHeader(request, SIGNATURE_HEADER);
-    if (!header.startsWith(PREFIX)) {
-      throw new SignatureError(
-        'invalid_signature',
-        `The ${SIGNATURE_HEADER} header does not start with ${PREFIX}`,
-      );
-    }
-    const signature = decodeHex(header.slice(PREFIX.length));
-    if (signature === undefined) {
-      throw new SignatureError('invalid_signature', `The ${SIGNATURE_HEADER} header is not hex.`);
-    }
+    const signature = requirePrefixedHexSignature(request, SIGNATURE_HEADER, PREFIX);
     const timestampSeconds = parseRfc3339Seconds(timestamp);
     if (timestampSeconds === undefined) {
       throw new SignatureError(

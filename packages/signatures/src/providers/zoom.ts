@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { constantTimeEqual } from '../constant-time.js';
 import { hmacDigest } from '../digest.js';
-import { decodeHex } from '../encoding.js';
 import { PayloadError, SignatureError } from '../errors.js';
-import { requireHeader } from '../header.js';
+import { requireHeader, requirePrefixedHexSignature } from '../header.js';
 import { isJsonObject, parseJson, stringField } from '../json-body.js';
 import { defineProvider } from '../provider.js';
 import { assertWithinTolerance, formatUnixSeconds, parseUnixSeconds } from '../timestamp.js';
@@ -37,18 +36,8 @@ export const zoom = defineProvider({
   credentialHeaders: [SIGNATURE_HEADER],
 
   verify(request, source) {
-    const header = requireHeader(request, SIGNATURE_HEADER);
+    const signature = requirePrefixedHexSignature(request, SIGNATURE_HEADER, PREFIX);
     const timestamp = requireHeader(request, TIMESTAMP_HEADER);
-    if (!header.startsWith(PREFIX)) {
-      throw new SignatureError(
-        'invalid_signature',
-        `The ${SIGNATURE_HEADER} header does not start with ${PREFIX}`,
-      );
-    }
-    const signature = decodeHex(header.slice(PREFIX.length));
-    if (signature === undefined) {
-      throw new SignatureError('invalid_signature', `The ${SIGNATURE_HEADER} header is not hex.`);
-    }
     const timestampSeconds = parseUnixSeconds(timestamp, `${TIMESTAMP_HEADER} header`);
     // The signature is checked before the clock, so timestamp_out_of_tolerance always means authentic but late.
     const secret = verifyingSecret(source.secrets, signature, (candidate) =>
