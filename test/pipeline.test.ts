@@ -1,63 +1,30 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { countEvents } from '@inlet/db';
 import { createEventQueue, createRedis } from '@inlet/queue';
 import { providers } from '@inlet/signatures';
-import {
-  createTestDatabase,
-  exited,
-  freePort,
-  type TestDatabase,
-  testRedisUrl,
-  uniqueQueue,
-  waitFor,
-} from '@inlet/testkit';
+import { exited, type TestDatabase, testRedisUrl, waitFor } from '@inlet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningProcess, removeQueue, runNode, waitHealthy } from './support.js';
+import { type RunningProcess, runNode, type Stack, startStack } from './support.js';
 
 describe('a signed delivery through the real ingest and worker processes', () => {
+  let stack: Stack;
   let db: TestDatabase;
-  let dir: string;
   let ingest: RunningProcess;
   let worker: RunningProcess;
   let env: Record<string, string>;
   let ingestUrl: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    dir = await mkdtemp(path.join(tmpdir(), 'inlet-e2e-'));
-    const sourcesFile = path.join(dir, 'inlet.sources.json');
-    await writeFile(
-      sourcesFile,
-      JSON.stringify({ sources: { gh: { provider: 'github', secrets: ['env:E2E_GITHUB_SECRET'] } } }),
-    );
-    const queue = uniqueQueue();
-    const [port, workerPort] = [await freePort(), await freePort()];
-    env = {
-      REDIS_URL: testRedisUrl(),
-      DATABASE_URL: db.url,
-      INLET_SOURCES: sourcesFile,
-      INLET_QUEUE: queue.name,
-      INLET_QUEUE_PREFIX: queue.prefix,
-      PORT: String(port),
-      WORKER_METRICS_PORT: String(workerPort),
-      E2E_GITHUB_SECRET: 'e2e-secret',
-    };
-    ingestUrl = `http://127.0.0.1:${port}`;
-    // Every log line, down to debug, is checked for secrets below.
-    ingest = runNode('apps/ingest/dist/main.js', { ...env, LOG_LEVEL: 'debug' });
-    worker = runNode('apps/worker/dist/main.js', env);
-    await waitHealthy(`${ingestUrl}/readyz`, ingest);
-    await waitHealthy(`http://127.0.0.1:${workerPort}/readyz`, worker);
+    stack = await startStack({
+      sources: { gh: { provider: 'github', secrets: ['env:E2E_GITHUB_SECRET'] } },
+      extraEnv: { E2E_GITHUB_SECRET: 'e2e-secret' },
+      // Every log line, down to debug, is checked for secrets below.
+      ingestEnv: { LOG_LEVEL: 'debug' },
+    });
+    ({ db, ingest, worker, env, ingestUrl } = stack);
   });
 
   afterAll(async () => {
-    await ingest?.stop();
-    await worker?.stop();
-    await removeQueue({ name: env?.INLET_QUEUE, prefix: env?.INLET_QUEUE_PREFIX });
-    await db?.drop();
-    await rm(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   const sendWithCli = (body: string, id: string) =>

@@ -1,18 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generateJwtKeyPair, generateStandardWebhooksKeyPair } from '@inlet/signatures';
-import {
-  createTestDatabase,
-  exited,
-  freePort,
-  type TestDatabase,
-  testRedisUrl,
-  uniqueQueue,
-  waitFor,
-} from '@inlet/testkit';
+import { exited, type TestDatabase, waitFor } from '@inlet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningProcess, removeQueue, runNode, waitHealthy } from './support.js';
+import { runNode, type Stack, startStack } from './support.js';
 
 const whsec = `whsec_${Buffer.from('providers e2e key material').toString('base64')}`;
 const ed25519 = generateStandardWebhooksKeyPair();
@@ -49,47 +40,26 @@ const jwtSource = {
 };
 
 describe('inlet send signs for every provider, and the real ingest verifies it', () => {
+  let stack: Stack;
   let db: TestDatabase;
-  let dir: string;
   let keyFile: string;
   let jwtKeyFile: string;
-  let ingest: RunningProcess;
-  let worker: RunningProcess;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    dir = await mkdtemp(path.join(tmpdir(), 'inlet-providers-'));
-    keyFile = path.join(dir, 'ed25519.key');
+    stack = await startStack({
+      sources: { ...sources, partner: jwtSource },
+      extraEnv: { E2E_SECRET: 'github-e2e-secret' },
+    });
+    ({ db, env } = stack);
+    keyFile = path.join(stack.dir, 'ed25519.key');
     await writeFile(keyFile, ed25519.secretKey);
-    jwtKeyFile = path.join(dir, 'partner.jwk.json');
+    jwtKeyFile = path.join(stack.dir, 'partner.jwk.json');
     await writeFile(jwtKeyFile, JSON.stringify(partnerKeys.privateJwk));
-    const sourcesFile = path.join(dir, 'inlet.sources.json');
-    await writeFile(sourcesFile, JSON.stringify({ sources: { ...sources, partner: jwtSource } }));
-    const queue = uniqueQueue();
-    const [port, workerPort] = [await freePort(), await freePort()];
-    env = {
-      REDIS_URL: testRedisUrl(),
-      DATABASE_URL: db.url,
-      INLET_SOURCES: sourcesFile,
-      INLET_QUEUE: queue.name,
-      INLET_QUEUE_PREFIX: queue.prefix,
-      PORT: String(port),
-      WORKER_METRICS_PORT: String(workerPort),
-      E2E_SECRET: 'github-e2e-secret',
-    };
-    ingest = runNode('apps/ingest/dist/main.js', env);
-    worker = runNode('apps/worker/dist/main.js', env);
-    await waitHealthy(`http://127.0.0.1:${port}/readyz`, ingest);
-    await waitHealthy(`http://127.0.0.1:${workerPort}/readyz`, worker);
   });
 
   afterAll(async () => {
-    await ingest?.stop();
-    await worker?.stop();
-    await removeQueue({ name: env?.INLET_QUEUE, prefix: env?.INLET_QUEUE_PREFIX });
-    await db?.drop();
-    await rm(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   const send = async (args: string[]) => {
