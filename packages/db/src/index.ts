@@ -6,6 +6,17 @@ export {
   type Sql,
   type TransactionSql,
 } from './client.js';
+export {
+  countRecentEventsBySource,
+  type EventCursor,
+  type EventPage,
+  type EventSearch,
+  type EventSummary,
+  eventSummarySchema,
+  getPrettyPayload,
+  type SourceCount,
+  searchEvents,
+} from './browse-events.js';
 export { isConnectionError } from './connection-errors.js';
 export { createDatabaseIfMissing, quoteIdentifier } from './create-database.js';
 export {

@@ -8,4 +8,4 @@ export {
   replayEvent,
   replayEvents,
 } from './replay-event.js';
-export { type RetryFailedOptions, retryFailed } from './retry-failed.js';
+export { type RetryFailedOptions, type RetryFailedProgress, retryFailed } from './retry-failed.js';

@@ -65,7 +65,14 @@ describe('retryFailed', () => {
     await failJobs(queue, 7);
     await worker.close();
 
-    expect(await retryFailed(queue, { batchSize: 3 })).toEqual({ retried: 7 });
+    const progress: unknown[] = [];
+    const onProgress = (step: unknown) => progress.push(step);
+    expect(await retryFailed(queue, { batchSize: 3, onProgress })).toEqual({ retried: 7 });
+    expect(progress).toEqual([
+      { total: 7, seen: 3, retried: 3 },
+      { total: 7, seen: 6, retried: 6 },
+      { total: 7, seen: 7, retried: 7 },
+    ]);
 
     expect(await queue.getFailedCount()).toBe(0);
     expect(await queue.getWaitingCount()).toBe(7);

@@ -5,6 +5,17 @@ import { ReplayError } from './replay-error.js';
 export interface RetryFailedOptions {
   /** Failed jobs read and moved per round of Redis calls (default 500). */
   readonly batchSize?: number;
+  /** Called after each batch, so a long retry can report how far it got. */
+  readonly onProgress?: (progress: RetryFailedProgress) => void;
+}
+
+export interface RetryFailedProgress {
+  /** Failed jobs when the walk started: the most it will look at. */
+  readonly total: number;
+  /** Jobs looked at so far. */
+  readonly seen: number;
+  /** Jobs moved back to waiting so far. */
+  readonly retried: number;
 }
 
 const DEFAULT_BATCH_SIZE = 500;
@@ -41,6 +52,7 @@ export async function retryFailed(
     seen += outcomes.length;
     retried += outcomes.filter((outcome) => outcome === 'retried').length;
     passedOver += outcomes.filter((outcome) => outcome === 'still-failed').length;
+    options.onProgress?.({ total, seen, retried });
   }
   return { retried };
 }
