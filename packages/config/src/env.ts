@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { issuePath } from './format-issue.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -20,8 +21,9 @@ export function parseEnv<Shape extends z.ZodRawShape>(
   const result = z.object(shape).safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const field = String(issue?.path[0] ?? 'environment');
-    throw new ConfigError(field, issue?.message ?? 'invalid');
+    if (!issue) throw new ConfigError('environment', 'invalid');
+    // The variable, then where inside its value for structured ones: INLET_RATE_LIMIT.points.
+    throw new ConfigError(issuePath([], issue), issue.message);
   }
   return result.data;
 }

@@ -9,6 +9,16 @@ export {
 } from './env.js';
 export { ConfigError } from './errors.js';
 export {
+  type IpAddress,
+  type IpFamily,
+  IpRanges,
+  ipRangeListFromEnv,
+  ipRangeSchema,
+  normalizeAddress,
+  parseIpRange,
+} from './ip-ranges.js';
+export { type RateLimit, rateLimitFromEnv, rateLimitSchema } from './rate-limit.js';
+export {
   commonSourceShape,
   type Idempotency,
   idempotencySchema,

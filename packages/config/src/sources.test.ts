@@ -158,3 +158,102 @@ describe('handlers and unresolved secrets', () => {
     expect(sources.get('pay')?.settings.secrets).toEqual(['env:NOT_SET_HERE']);
   });
 });
+
+describe('rate limits and allowed addresses', () => {
+  it('reads rateLimit and allowedIps', () => {
+    const sources = parseSources({
+      sources: {
+        gh: {
+          provider: 'github',
+          secrets: ['x'],
+          rateLimit: { points: 50, durationSeconds: 10 },
+          allowedIps: ['192.30.252.0/22', '2606:50c0::/32'],
+        },
+        plain: { provider: 'github', secrets: ['x'] },
+      },
+    });
+    const gh = sources.get('gh');
+    expect(gh?.rateLimit).toEqual({ points: 50, durationSeconds: 10 });
+    expect(gh?.allowedIps?.ranges).toEqual(['192.30.252.0/22', '2606:50c0::/32']);
+    expect(sources.get('plain')?.rateLimit).toBeUndefined();
+    expect(sources.get('plain')?.allowedIps).toBeUndefined();
+  });
+
+  const bad: Array<[string, Record<string, unknown>, string]> = [
+    [
+      'zero points',
+      { rateLimit: { points: 0, durationSeconds: 1 } },
+      'sources.a.rateLimit.points: must be at least 1',
+    ],
+    [
+      'fractional seconds',
+      { rateLimit: { points: 5, durationSeconds: 0.5 } },
+      'sources.a.rateLimit.durationSeconds: must be a whole number of seconds',
+    ],
+    ['a missing field', { rateLimit: { points: 5 } }, 'sources.a.rateLimit.durationSeconds'],
+    ['an unknown field', { rateLimit: { points: 5, durationSeconds: 1, burst: 2 } }, 'sources.a.rateLimit'],
+    ['an empty list', { allowedIps: [] }, 'sources.a.allowedIps: needs at least one address or CIDR range'],
+    [
+      'a bad prefix',
+      { allowedIps: ['10.0.0.0/8', '192.0.2.0/33'] },
+      'sources.a.allowedIps[1]: "192.0.2.0/33" is not an IP address or CIDR range',
+    ],
+    ['a host name', { allowedIps: ['hooks.example.com'] }, 'sources.a.allowedIps[0]: "hooks.example.com"'],
+    ['a string instead of a list', { allowedIps: '10.0.0.0/8' }, 'sources.a.allowedIps'],
+  ];
+  it.each(bad)('names the field for %s', (_name, fields, expected) => {
+    const error = errorOf(() =>
+      parseSources({ sources: { a: { provider: 'github', secrets: ['x'], ...fields } } }),
+    );
+    expect(error.message).toContain(expected);
+  });
+});
+
+describe('requireEnvSecrets', () => {
+  const document = {
+    sources: {
+      gh: { provider: 'github', secrets: ['env:GH_SECRET'] },
+      pay: { provider: 'stripe', secrets: ['env:PAY_NEW', 'whsec_literal_value'] },
+    },
+  };
+
+  it('accepts a file whose secrets are all env: references', () => {
+    const sources = parseSources(
+      { sources: { gh: document.sources.gh } },
+      { env: { GH_SECRET: 'from-env' }, requireEnvSecrets: true },
+    );
+    expect(sources.get('gh')?.settings.secrets).toEqual(['from-env']);
+  });
+
+  it('stops at a literal secret, naming the field and never the value', () => {
+    const error = errorOf(() =>
+      parseSources(document, { env: { GH_SECRET: 'a', PAY_NEW: 'b' }, requireEnvSecrets: true }),
+    );
+    expect(error.message).toContain('sources.pay.secrets[1]: must be an env:NAME reference');
+    expect(error.message).not.toContain('whsec_literal_value');
+  });
+
+  it('applies when secrets are skipped too, and is off by default', () => {
+    expect(() => parseSources(document, { secrets: 'skip', requireEnvSecrets: true })).toThrow(
+      /sources\.pay\.secrets\[1\]/,
+    );
+    expect(parseSources(document, { env: { GH_SECRET: 'a', PAY_NEW: 'b' } }).size).toBe(2);
+  });
+
+  it('leaves sources without secrets alone (a jwt source has public keys only)', () => {
+    const sources = parseSources(
+      {
+        sources: {
+          partner: {
+            provider: 'jwt',
+            jwksUrl: 'https://issuer.example/jwks.json',
+            issuer: 'https://issuer.example/',
+            audience: 'https://hooks.example/webhooks/partner',
+          },
+        },
+      },
+      { requireEnvSecrets: true },
+    );
+    expect(sources.size).toBe(1);
+  });
+});

@@ -4,6 +4,8 @@ import { type BaseSourceOptions, getProvider, type Provider, providerNames } fro
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { issuePath } from './format-issue.js';
+import { IpRanges, ipRangeSchema } from './ip-ranges.js';
+import { type RateLimit, rateLimitSchema } from './rate-limit.js';
 
 export const sourceNameSchema = z
   .string()
@@ -34,6 +36,10 @@ export const commonSourceShape = {
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
   idempotency: idempotencySchema.optional(),
+  /** Overrides INLET_RATE_LIMIT for this source. */
+  rateLimit: rateLimitSchema.optional(),
+  /** The provider's published delivery ranges; anyone else gets 403. */
+  allowedIps: z.array(ipRangeSchema).min(1, 'needs at least one address or CIDR range').optional(),
   /** An ES module exporting `handle(event, sql)`, relative to the sources file. */
   handler: z.string().min(1, 'must be a path to an ES module').optional(),
 };
@@ -51,6 +57,10 @@ export interface Source {
   readonly settings: BaseSourceOptions & Readonly<Record<string, unknown>>;
   readonly maxBodyBytes: number;
   readonly idempotency: Idempotency | undefined;
+  /** The source's own rate limit; undefined means the deployment's default (INLET_RATE_LIMIT). */
+  readonly rateLimit: RateLimit | undefined;
+  /** Client addresses admitted; undefined admits any. */
+  readonly allowedIps: IpRanges | undefined;
   /** Absolute path of the source's handler module, when it has one. */
   readonly handler: string | undefined;
 }
@@ -64,6 +74,11 @@ export interface ParseSourcesOptions {
    * needs no secret). Default `resolve`.
    */
   readonly secrets?: 'resolve' | 'skip';
+  /**
+   * Every secret must be an `env:NAME` reference (INLET_REQUIRE_ENV_SECRETS): a literal one is an
+   * error, so secrets never sit in a file that is copied, committed or mounted widely.
+   */
+  readonly requireEnvSecrets?: boolean;
 }
 
 export type Sources = ReadonlyMap<string, Source>;
@@ -122,6 +137,13 @@ export function parseSources(document: unknown, options: ParseSourcesOptions = {
       fail(`sources.${name}.secrets`, 'needs at least one secret');
     }
     const secrets = declared.map((value, index) => {
+      if (options.requireEnvSecrets && !value.startsWith('env:')) {
+        // The value itself is never echoed: it is a secret.
+        fail(
+          `sources.${name}.secrets[${index}]`,
+          'must be an env:NAME reference, not a literal secret (INLET_REQUIRE_ENV_SECRETS is on)',
+        );
+      }
       if (options.secrets === 'skip') return value;
       const resolved = resolveSecret(value, env);
       return typeof resolved === 'string'
@@ -134,6 +156,8 @@ export function parseSources(document: unknown, options: ParseSourcesOptions = {
       settings: { ...data, secrets },
       maxBodyBytes: data.maxBodyBytes,
       idempotency: data.idempotency,
+      rateLimit: data.rateLimit,
+      allowedIps: data.allowedIps === undefined ? undefined : IpRanges.parse(data.allowedIps),
       handler:
         data.handler === undefined
           ? undefined
