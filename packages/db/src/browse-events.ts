@@ -107,6 +107,7 @@ export async function countRecentEventsBySource(sql: Queryable, now: Date): Prom
   });
 }
 
+const prettyRowSchema = z.object({ pretty: z.string().nullable() });
 const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -115,7 +116,7 @@ const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
  */
 export async function getPrettyPayload(sql: Queryable, id: string): Promise<string | null> {
   if (!UUID_TEXT.test(id)) return null;
-  const [row] = await sql<{ pretty: string | null }[]>`
+  const [row] = await sql<Record<string, unknown>[]>`
     SELECT jsonb_pretty(payload) AS pretty FROM webhook_events WHERE id = ${id}`;
-  return z.string().nullable().parse(row?.pretty ?? null);
+  return row === undefined ? null : prettyRowSchema.parse(row).pretty;
 }

@@ -1,12 +1,4 @@
 export {
-  type CreateSqlOptions,
-  createSql,
-  type Notice,
-  type Queryable,
-  type Sql,
-  type TransactionSql,
-} from './client.js';
-export {
   countRecentEventsBySource,
   type EventCursor,
   type EventPage,
@@ -17,6 +9,14 @@ export {
   type SourceCount,
   searchEvents,
 } from './browse-events.js';
+export {
+  type CreateSqlOptions,
+  createSql,
+  type Notice,
+  type Queryable,
+  type Sql,
+  type TransactionSql,
+} from './client.js';
 export { isConnectionError } from './connection-errors.js';
 export { createDatabaseIfMissing, quoteIdentifier } from './create-database.js';
 export {
