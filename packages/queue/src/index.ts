@@ -8,4 +8,5 @@ export {
   type QueueNames,
   QueueUnavailableError,
 } from './queue.js';
+export { createRedisRateLimitStore, type RedisRateLimitStore, type WindowCount } from './rate-limit-store.js';
 export { createRedis, type RedisRole } from './redis.js';

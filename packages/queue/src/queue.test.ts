@@ -74,6 +74,13 @@ describe('EventProducer with real Redis', () => {
     expect(await producer.ping()).toBe(true);
   });
 
+  it('counts the backlog: waiting and delayed jobs, not completed or failed ones', async () => {
+    const before = await producer.backlog();
+    await queue.add('stripe', { ...event, eventId: 'evt_delayed' }, { jobId: 'delayed-1', delay: 60_000 });
+    await producer.enqueue({ ...event, eventId: 'evt_2' });
+    expect(await producer.backlog()).toBe(before + 2);
+  });
+
   it('fails fast when its connection is not up', async () => {
     const offline = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false });
     const idle = new EventProducer(queue, offline);

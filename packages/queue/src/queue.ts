@@ -81,6 +81,14 @@ export class EventProducer {
     }
   }
 
+  /**
+   * Jobs not yet taken by a worker: waiting, and delayed for a retry (the worker parks jobs there
+   * while the database is away), so the bound holds during an outage too. One round trip.
+   */
+  backlog(): Promise<number> {
+    return this.queue.getJobCountByTypes('waiting', 'prioritized', 'delayed');
+  }
+
   /** Round trip to Redis, for readiness probes. */
   async ping(timeoutMs = 1000): Promise<boolean> {
     if (!this.connected) return false;
