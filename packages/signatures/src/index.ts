@@ -3,6 +3,7 @@ export { createDeliveryRequest, type DeliveryRequestInit } from './delivery-requ
 export { type HmacAlgorithm, hmacDigest, sha256Hex } from './digest.js';
 export { PayloadError, SignatureError, type SignatureErrorCode, VerifierUnavailableError } from './errors.js';
 export { MAX_HEADER_LENGTH } from './header.js';
+export { jsonDepthExceeds, MAX_JSON_DEPTH } from './json-body.js';
 export { createMemoryNonceStore } from './memory-nonce-store.js';
 export {
   type BaseSourceOptions,

@@ -1,5 +1,47 @@
-/** Parses a body as JSON; undefined when it is not JSON. */
+import { PayloadError } from './errors.js';
+
+/**
+ * Deepest JSON nesting read from a body: far past any real webhook payload, and short of what
+ * recursive code (JSON.stringify, a handler walking the payload) can take.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
+/** True when brackets outside strings nest deeper than `max`; stops at the first level too deep. */
+export function jsonDepthExceeds(text: string, max = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i += 1;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) {
+      inString = true;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      depth += 1;
+      if (depth > max) return true;
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      depth -= 1;
+    }
+  }
+  return false;
+}
+
+/**
+ * Parses a body as JSON; undefined when it is not JSON. Only ever called on a verified body, and a
+ * document nested deeper than MAX_JSON_DEPTH is refused as invalid_payload rather than parsed.
+ */
 export function parseJson(text: string): unknown {
+  if (jsonDepthExceeds(text)) {
+    throw new PayloadError(`The body nests JSON deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -32,6 +32,14 @@ describe('stripe', () => {
     expect(signed()).toBe(`t=${timestamp},v1=${hexHmac(secret, `${timestamp}.${body}`)}`);
   });
 
+  it('parses the body only once the signature verifies, and refuses one nested too deep', () => {
+    const deep = `{"id":"evt_deep","data":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+    expect(() => stripe.verify(request(signed(body), deep), source)).toThrow(failsWith('invalid_signature'));
+    expect(() => stripe.verify(request(signed(deep), deep), source)).toThrow(
+      expect.objectContaining({ name: 'PayloadError', code: 'invalid_payload' }),
+    );
+  });
+
   it('verifies and reads the event id and type from the body', () => {
     expect(stripe.verify(request(signed()), source)).toEqual({
       eventId: 'evt_123',
