@@ -167,6 +167,15 @@ describe('ingest with real Redis', () => {
         400,
         'invalid_payload',
       ],
+      [
+        'idempotency pointer into JSON nested too deep',
+        () => {
+          const deep = `{"data":{"id":"x","deep":${'['.repeat(5000)}${']'.repeat(5000)}}}`;
+          return post('keyed', deep, signed('keyed', deep));
+        },
+        400,
+        'invalid_payload',
+      ],
     ];
     it.each(cases)('%s', async (_name, send, status, code) => {
       clock = Date.now();

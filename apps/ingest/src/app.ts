@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Source, Sources } from '@inlet/config';
+import type { HttpBindings } from '@hono/node-server';
+import type { IpAddress, IpRanges, RateLimit, Source, Sources } from '@inlet/config';
 import { type EventProducer, QueueUnavailableError } from '@inlet/queue';
 import {
   type DeliveryRequest,
@@ -8,12 +9,15 @@ import {
   SignatureError,
   VerifierUnavailableError,
 } from '@inlet/signatures';
-import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler, type Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
+import type { Backlog } from './backlog-monitor.js';
+import { resolveClientAddress } from './client-address.js';
 import { IngestError, statusFor } from './errors.js';
 import { deriveEventId } from './event-id.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
+import type { RateDecision, SourceRateLimiter } from './rate-limiter.js';
 import { storedHeaders } from './stored-headers.js';
 
 export interface IngestDeps {
@@ -26,12 +30,28 @@ export interface IngestDeps {
   readonly metrics?: IngestMetrics;
   /** Clock in ms, injectable for tests. */
   readonly now?: () => number;
+  /**
+   * The direct peer's address; the socket's by default. Injectable so that tests through
+   * `app.request()`, which has no socket, can say where a request comes from.
+   */
+  readonly peerAddress?: (c: Context) => string | undefined;
+  /** Proxies whose X-Forwarded-For hop is believed (INLET_TRUSTED_PROXIES); nobody's when absent. */
+  readonly trustedProxies?: IpRanges;
+  /** Per-source rate limits shared through Redis; no limit when absent. */
+  readonly rateLimiter?: SourceRateLimiter;
+  /** The limit of sources without their own `rateLimit` (INLET_RATE_LIMIT). */
+  readonly defaultRateLimit?: RateLimit;
+  /** The queue's cached backlog: deliveries get 503 while it is full. */
+  readonly backlog?: Backlog;
 }
 
-type AppEnv = { Variables: { source: Source; requestId: string } };
+type AppEnv = { Variables: { source: Source; requestId: string; client: IpAddress | undefined } };
 
 /** Seconds a sender should wait before retrying when the queue cannot take events. */
 const RETRY_AFTER_SECONDS = 5;
+/** A backlog takes workers a while to drain: earlier retries would only add to the load. */
+const BACKLOG_RETRY_AFTER_SECONDS = 30;
+const DEFAULT_RATE_LIMIT: RateLimit = { points: 1000, durationSeconds: 1 };
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function acceptedMediaType(contentType: string | undefined): boolean {
@@ -46,6 +66,14 @@ function acceptedMediaType(contentType: string | undefined): boolean {
   );
 }
 
+/** The socket's remote address under @hono/node-server; none under `app.request()`. */
+function socketAddress(c: Context): string | undefined {
+  const env: unknown = c.env;
+  if (typeof env !== 'object' || env === null || !('incoming' in env)) return undefined;
+  const { incoming } = env as Partial<HttpBindings>;
+  return incoming?.socket?.remoteAddress;
+}
+
 function credentialHeadersOf(source: Source): ReadonlySet<string> {
   const names = [...source.provider.credentialHeaders];
   // The generic scheme's signature header is named in the source's own settings.
@@ -56,6 +84,8 @@ function credentialHeadersOf(source: Source): ReadonlySet<string> {
 
 export function createApp(deps: IngestDeps): Hono<AppEnv> {
   const now = deps.now ?? Date.now;
+  const peerAddress = deps.peerAddress ?? socketAddress;
+  const defaultRateLimit = deps.defaultRateLimit ?? DEFAULT_RATE_LIMIT;
   const app = new Hono<AppEnv>();
   // A store that cannot answer (Redis away) must not turn into a 500: the sender should retry.
   const nonces: NonceStore = {
@@ -91,6 +121,8 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
   });
 
   const metrics = deps.metrics ?? createIngestMetrics({ sources: deps.sources.keys() });
+  const { backlog } = deps;
+  if (backlog) metrics.trackBacklog(() => backlog.depth);
   app.use('/webhooks/:source', async (c, next) => {
     await next();
     metrics.request(c.req.param('source'), c.res.status);
@@ -110,11 +142,39 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
     async (c, next) => {
       const source = deps.sources.get(c.req.param('source'));
       if (!source) throw new IngestError('unknown_source', 'No source with this name is configured.');
+      if (source.allowedIps) {
+        const client = resolveClientAddress(
+          peerAddress(c),
+          () => c.req.header('x-forwarded-for'),
+          deps.trustedProxies,
+        );
+        c.set('client', client);
+        if (!source.allowedIps.contains(client)) {
+          throw new IngestError(
+            'ip_not_allowed',
+            'This source does not accept deliveries from this address.',
+          );
+        }
+      }
       if (!acceptedMediaType(c.req.header('content-type'))) {
         throw new IngestError('unsupported_media_type', 'Send the body as JSON, form fields or text.');
       }
       c.set('source', source);
       await next();
+    },
+    // Before the body is read: a refused delivery costs no more than its headers.
+    (c, next) => {
+      if (backlog?.full) {
+        throw new IngestError(
+          'unavailable',
+          'The queue is holding as many events as it may; retry later.',
+          BACKLOG_RETRY_AFTER_SECONDS,
+        );
+      }
+      if (!deps.rateLimiter) return next();
+      const source = c.var.source;
+      const decision = deps.rateLimiter.consume(source.name, source.rateLimit ?? defaultRateLimit);
+      return decision instanceof Promise ? decision.then((d) => admit(d, next)) : admit(decision, next);
     },
     (c, next) => {
       const limit = limits.get(c.var.source.name);
@@ -206,6 +266,17 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
     throw new IngestError('method_not_allowed', 'Deliveries must be sent with POST.');
   });
 
+  function admit(decision: RateDecision, next: Next): Promise<void> {
+    if (!decision.allowed) {
+      throw new IngestError(
+        'rate_limited',
+        'This source has sent more deliveries than its rate limit allows; retry later.',
+        decision.retryAfterSeconds,
+      );
+    }
+    return next();
+  }
+
   const errorResponse = (c: Context<AppEnv>, error: IngestError) => {
     if (error.retryAfterSeconds !== undefined) c.header('Retry-After', String(error.retryAfterSeconds));
     return c.json({ error: { code: error.code, message: error.message } }, statusFor(error.code));
@@ -219,8 +290,17 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       return errorResponse(c, new IngestError('internal_error', 'The delivery could not be processed.'));
     }
     if (error.code !== 'unavailable') {
-      const fields = { requestId: c.var.requestId, source: c.req.param('source'), code: error.code };
-      deps.logger.info({ ...fields, status: statusFor(error.code) }, 'refused');
+      const fields = {
+        requestId: c.var.requestId,
+        source: c.req.param('source'),
+        code: error.code,
+        status: statusFor(error.code),
+        ...(c.var.client ? { client: c.var.client.address } : {}),
+      };
+      // A flood is thousands of these a second: /metrics counts them, a log line each would cost
+      // more than refusing them.
+      if (error.code === 'rate_limited') deps.logger.debug(fields, 'refused');
+      else deps.logger.info(fields, 'refused');
     }
     return errorResponse(c, error);
   });

@@ -1,10 +1,29 @@
-import { commonEnv, parseEnv, portSchema } from '@inlet/config';
+import {
+  booleanFromEnv,
+  commonEnv,
+  ipRangeListFromEnv,
+  parseEnv,
+  portSchema,
+  rateLimitFromEnv,
+} from '@inlet/config';
 import { z } from 'zod';
 
 export const ingestEnvShape = {
   ...commonEnv,
   PORT: portSchema.default(8080),
   INLET_SOURCES: z.string().min(1).default('./inlet.sources.json'),
+  /** Every source's rate limit unless it sets its own `rateLimit`. */
+  INLET_RATE_LIMIT: rateLimitFromEnv.default({ points: 1000, durationSeconds: 1 }),
+  /** Jobs waiting in the queue at which ingest stops accepting (503) until workers catch up. */
+  INLET_MAX_BACKLOG: z.coerce
+    .number({ message: 'must be a whole number of jobs' })
+    .int('must be a whole number of jobs')
+    .min(1, 'must be at least 1')
+    .default(1_000_000),
+  /** Proxies whose X-Forwarded-For is believed; nobody's by default. */
+  INLET_TRUSTED_PROXIES: ipRangeListFromEnv.default([]),
+  /** Refuse to start when the sources file holds a literal secret instead of an env: reference. */
+  INLET_REQUIRE_ENV_SECRETS: booleanFromEnv.default(false),
 };
 
 export type IngestEnv = ReturnType<typeof parseIngestEnv>;

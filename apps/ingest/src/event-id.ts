@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Idempotency } from '@inlet/config';
-import type { DeliveryRequest } from '@inlet/signatures';
+import { type DeliveryRequest, jsonDepthExceeds, MAX_JSON_DEPTH } from '@inlet/signatures';
 import { IngestError } from './errors.js';
 
 const MAX_EVENT_ID_LENGTH = 512;
@@ -25,6 +25,10 @@ function fromIdempotency(setting: Idempotency, request: DeliveryRequest): string
         `The ${setting.header} header that identifies the event is missing.`,
       );
     return value;
+  }
+  // Runs after verification; the depth bound keeps even a signed body from nesting without end.
+  if (jsonDepthExceeds(request.text)) {
+    throw new IngestError('invalid_payload', `The body nests JSON deeper than ${MAX_JSON_DEPTH} levels.`);
   }
   let document: unknown;
   try {

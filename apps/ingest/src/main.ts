@@ -1,31 +1,64 @@
 import { serve } from '@hono/node-server';
-import { ConfigError, loadSources } from '@inlet/config';
-import { createEventQueue, createRedis, createRedisNonceStore, EventProducer } from '@inlet/queue';
+import { ConfigError, IpRanges, loadSources } from '@inlet/config';
+import {
+  createEventQueue,
+  createRedis,
+  createRedisNonceStore,
+  createRedisRateLimitStore,
+  EventProducer,
+} from '@inlet/queue';
 import { pino } from 'pino';
 import { createApp } from './app.js';
+import { BacklogMonitor } from './backlog-monitor.js';
 import { parseIngestEnv } from './env.js';
+import { SourceRateLimiter } from './rate-limiter.js';
+import { ingestServerOptions, limitServer } from './server-limits.js';
 
 async function main(): Promise<void> {
   const env = parseIngestEnv();
   const logger = pino({ level: env.LOG_LEVEL, base: { app: 'ingest' } });
-  const sources = await loadSources(env.INLET_SOURCES);
+  const sources = await loadSources(env.INLET_SOURCES, { requireEnvSecrets: env.INLET_REQUIRE_ENV_SECRETS });
   const connection = createRedis(env.REDIS_URL, 'producer');
   const queue = createEventQueue(connection, { name: env.INLET_QUEUE, prefix: env.INLET_QUEUE_PREFIX });
   const producer = new EventProducer(queue, connection, {
     onError: (error) => logger.warn({ err: error.message }, 'redis error'),
   });
   const nonces = createRedisNonceStore(connection, env.INLET_QUEUE_PREFIX);
-  const app = createApp({ sources, producer, nonces, logger });
+  const rateLimiter = new SourceRateLimiter({
+    store: createRedisRateLimitStore(connection, env.INLET_QUEUE_PREFIX),
+    onStoreError: (error) =>
+      logger.warn({ err: error.message }, 'rate limits counted per instance until Redis answers'),
+  });
+  const backlog = new BacklogMonitor({
+    read: () => producer.backlog(),
+    max: env.INLET_MAX_BACKLOG,
+    onChange: (full, depth) =>
+      full
+        ? logger.warn({ depth, max: env.INLET_MAX_BACKLOG }, 'backlog full: refusing deliveries with 503')
+        : logger.info({ depth, max: env.INLET_MAX_BACKLOG }, 'backlog below its bound: accepting again'),
+  }).start();
+  const app = createApp({
+    sources,
+    producer,
+    nonces,
+    logger,
+    rateLimiter,
+    defaultRateLimit: env.INLET_RATE_LIMIT,
+    trustedProxies: IpRanges.parse(env.INLET_TRUSTED_PROXIES),
+    backlog,
+  });
 
-  const server = serve({ fetch: app.fetch, port: env.PORT }, (info) => {
+  const server = serve({ fetch: app.fetch, port: env.PORT, serverOptions: ingestServerOptions }, (info) => {
     logger.info({ port: info.port, sources: [...sources.keys()] }, 'ingest listening');
   });
+  limitServer(server);
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'ingest stopping');
+    backlog.stop();
     server.close(() => {
       producer.close().finally(() => process.exit(0));
     });

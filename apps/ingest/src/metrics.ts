@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * Ingest's Prometheus metrics. Labels stay bounded: a source label is a configured source name or
@@ -30,6 +30,19 @@ export function createIngestMetrics(options: { sources: Iterable<string>; defaul
   });
   return {
     registry,
+    /** Exposes the cached backlog; read at scrape time, so it costs nothing per request. */
+    trackBacklog(read: () => number | undefined) {
+      if (registry.getSingleMetric('inlet_ingest_backlog')) return;
+      new Gauge({
+        name: 'inlet_ingest_backlog',
+        help: 'Jobs waiting in the queue as ingest last read them; at INLET_MAX_BACKLOG deliveries get 503.',
+        registers: [registry],
+        collect() {
+          const depth = read();
+          if (depth !== undefined) this.set(depth);
+        },
+      });
+    },
     request(source: string | undefined, status: number) {
       requests.inc({ source: label(source), status: String(status) });
     },

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { parseIngestEnv } from './env.js';
+
+describe('parseIngestEnv', () => {
+  it('applies the contract defaults', () => {
+    const env = parseIngestEnv({});
+    expect(env.INLET_RATE_LIMIT).toEqual({ points: 1000, durationSeconds: 1 });
+    expect(env.INLET_MAX_BACKLOG).toBe(1_000_000);
+    expect(env.INLET_TRUSTED_PROXIES).toEqual([]);
+    expect(env.INLET_REQUIRE_ENV_SECRETS).toBe(false);
+  });
+
+  it('reads the abuse settings', () => {
+    const env = parseIngestEnv({
+      INLET_RATE_LIMIT: '{"points":20,"durationSeconds":10}',
+      INLET_MAX_BACKLOG: '5000',
+      INLET_TRUSTED_PROXIES: '10.0.0.0/8,fd00::/8',
+      INLET_REQUIRE_ENV_SECRETS: 'true',
+    });
+    expect(env.INLET_RATE_LIMIT).toEqual({ points: 20, durationSeconds: 10 });
+    expect(env.INLET_MAX_BACKLOG).toBe(5000);
+    expect(env.INLET_TRUSTED_PROXIES).toEqual(['10.0.0.0/8', 'fd00::/8']);
+    expect(env.INLET_REQUIRE_ENV_SECRETS).toBe(true);
+    expect(parseIngestEnv({ INLET_REQUIRE_ENV_SECRETS: 'false' }).INLET_REQUIRE_ENV_SECRETS).toBe(false);
+  });
+
+  it.each([
+    [{ INLET_RATE_LIMIT: '1000' }, /^INLET_RATE_LIMIT/],
+    [{ INLET_RATE_LIMIT: 'points=5' }, /^INLET_RATE_LIMIT: must be JSON/],
+    [{ INLET_MAX_BACKLOG: '0' }, /^INLET_MAX_BACKLOG: must be at least 1$/],
+    [{ INLET_MAX_BACKLOG: 'lots' }, /^INLET_MAX_BACKLOG: must be a whole number of jobs$/],
+    [{ INLET_TRUSTED_PROXIES: 'lb.internal' }, /^INLET_TRUSTED_PROXIES\[0\]: /],
+    [{ INLET_REQUIRE_ENV_SECRETS: 'yes' }, /^INLET_REQUIRE_ENV_SECRETS: must be true or false$/],
+  ])('names the variable for %o', (env, expected) => {
+    expect(() => parseIngestEnv(env)).toThrow(expected);
+  });
+});
