@@ -1,4 +1,4 @@
-import { loadSources, type Source } from '@inlet/config';
+import { booleanFromEnv, loadSources, parseEnv, type Source } from '@inlet/config';
 
 /** How a source authenticates senders, without the credentials themselves. */
 function credentialsOf(source: Source): string {
@@ -16,14 +16,31 @@ function credentialsOf(source: Source): string {
   return `${count} secret${count === 1 ? '' : 's'}`;
 }
 
-/** Validates a sources file and describes each source, never printing a secret. */
+/** The limits a source runs under, when it sets its own. */
+function limitsOf(source: Source): string {
+  const parts = [];
+  if (source.rateLimit) {
+    parts.push(`, rate limit ${source.rateLimit.points} per ${source.rateLimit.durationSeconds} s`);
+  }
+  if (source.allowedIps) parts.push(`, allowed IPs ${source.allowedIps.ranges.join(' ')}`);
+  return parts.join('');
+}
+
+/**
+ * Validates a sources file the way ingest will load it (INLET_REQUIRE_ENV_SECRETS included) and
+ * describes each source, never printing a secret.
+ */
 export async function sourcesCheck(file: string, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
-  const sources = await loadSources(file, { env });
+  const { INLET_REQUIRE_ENV_SECRETS } = parseEnv(
+    { INLET_REQUIRE_ENV_SECRETS: booleanFromEnv.default(false) },
+    env,
+  );
+  const sources = await loadSources(file, { env, requireEnvSecrets: INLET_REQUIRE_ENV_SECRETS });
   const lines = [`${file}: ${sources.size} source(s), valid`];
   for (const source of sources.values()) {
     const url = typeof source.settings.url === 'string' ? `, signed URL ${source.settings.url}` : '';
     lines.push(
-      `  ${source.name.padEnd(24)} ${source.provider.name.padEnd(18)} ${credentialsOf(source)}${url}, max body ${source.maxBodyBytes} bytes`,
+      `  ${source.name.padEnd(24)} ${source.provider.name.padEnd(18)} ${credentialsOf(source)}${url}, max body ${source.maxBodyBytes} bytes${limitsOf(source)}`,
     );
   }
   return lines;
