@@ -1,0 +1,83 @@
+import { ConfigError } from '@inlet/config';
+import { describe, expect, it } from 'vitest';
+import { ingestMetricsUrlFromEnv, parseDashboardEnv, usersFromEnv } from './env.js';
+
+const refusal = (env: Record<string, string>) => {
+  try {
+    parseDashboardEnv(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('parseDashboardEnv', () => {
+  it('takes the contract defaults and needs only a password', () => {
+    const env = parseDashboardEnv({ DASHBOARD_PASSWORD: 'pw' });
+    expect(env).toMatchObject({
+      DASHBOARD_PORT: 8081,
+      DASHBOARD_USER: 'admin',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/inlet',
+      INLET_QUEUE: 'inlet-events',
+      INLET_QUEUE_PREFIX: '{inlet}',
+      LOG_LEVEL: 'info',
+    });
+    expect(usersFromEnv(env)).toEqual([{ name: 'admin', password: 'pw', role: 'admin' }]);
+    expect(ingestMetricsUrlFromEnv(env)).toBe('http://127.0.0.1:8080/metrics');
+  });
+
+  it('refuses to start without a password, in one line naming it', () => {
+    for (const env of [{}, { DASHBOARD_PASSWORD: '' }]) {
+      const error = refusal(env);
+      expect(error.field).toBe('DASHBOARD_PASSWORD');
+      expect(error.message).toBe('DASHBOARD_PASSWORD: is required: set a password for the dashboard');
+    }
+  });
+
+  it('wants the read-only user and password together, and apart from the operator', () => {
+    expect(refusal({ DASHBOARD_PASSWORD: 'pw', DASHBOARD_READONLY_USER: 'viewer' }).field).toBe(
+      'DASHBOARD_READONLY_PASSWORD',
+    );
+    expect(refusal({ DASHBOARD_PASSWORD: 'pw', DASHBOARD_READONLY_PASSWORD: 'ro' }).field).toBe(
+      'DASHBOARD_READONLY_USER',
+    );
+    expect(
+      refusal({
+        DASHBOARD_PASSWORD: 'pw',
+        DASHBOARD_READONLY_USER: 'admin',
+        DASHBOARD_READONLY_PASSWORD: 'ro',
+      }).field,
+    ).toBe('DASHBOARD_READONLY_USER');
+    const env = parseDashboardEnv({
+      DASHBOARD_PASSWORD: 'pw',
+      DASHBOARD_READONLY_USER: 'viewer',
+      DASHBOARD_READONLY_PASSWORD: 'ro',
+    });
+    expect(usersFromEnv(env)).toEqual([
+      { name: 'admin', password: 'pw', role: 'admin' },
+      { name: 'viewer', password: 'ro', role: 'readonly' },
+    ]);
+  });
+
+  it('names a malformed setting without echoing its value', () => {
+    const secret = `s3cret-${'x'.repeat(1100)}`;
+    const long = refusal({ DASHBOARD_PASSWORD: secret });
+    expect(long.field).toBe('DASHBOARD_PASSWORD');
+    expect(long.message).not.toContain('s3cret');
+    expect(refusal({ DASHBOARD_PASSWORD: 'pw', DASHBOARD_USER: 'a:b' }).field).toBe('DASHBOARD_USER');
+    expect(refusal({ DASHBOARD_PASSWORD: 'pw', DASHBOARD_PORT: 'eighty' }).field).toBe('DASHBOARD_PORT');
+    expect(refusal({ DASHBOARD_PASSWORD: 'pw', INLET_INGEST_METRICS_URL: 'ftp://x' }).field).toBe(
+      'INLET_INGEST_METRICS_URL',
+    );
+  });
+
+  it('turns the ingest metrics panel off with INLET_INGEST_METRICS_URL=off', () => {
+    expect(
+      ingestMetricsUrlFromEnv(
+        parseDashboardEnv({ DASHBOARD_PASSWORD: 'pw', INLET_INGEST_METRICS_URL: 'off' }),
+      ),
+    ).toBe(null);
+  });
+});
