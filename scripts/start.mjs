@@ -20,12 +20,12 @@ function exampleSources() {
   };
 }
 
-async function waitReady(url, child, name, timeoutMs = 30_000) {
+async function waitReady(url, child, name, headers = {}, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}`);
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      const response = await fetch(url, { headers, signal: AbortSignal.timeout(1000) });
       if (response.ok) return;
     } catch {}
     if (Date.now() > deadline)
@@ -59,6 +59,10 @@ async function main() {
   }
   const port = process.env.PORT ?? '8080';
   const workerPort = process.env.WORKER_METRICS_PORT ?? '9464';
+  const dashboardPort = process.env.DASHBOARD_PORT ?? '8081';
+  const dashboardUser = process.env.DASHBOARD_USER || 'admin';
+  // The dashboard refuses to start without a password: make one for this run when none is set.
+  const dashboardPassword = process.env.DASHBOARD_PASSWORD || randomBytes(18).toString('base64url');
   const env = {
     ...process.env,
     REDIS_URL: services.redisUrl,
@@ -66,6 +70,9 @@ async function main() {
     INLET_SOURCES: sourcesFile,
     PORT: port,
     WORKER_METRICS_PORT: workerPort,
+    DASHBOARD_PORT: dashboardPort,
+    DASHBOARD_PASSWORD: dashboardPassword,
+    INLET_INGEST_METRICS_URL: process.env.INLET_INGEST_METRICS_URL || `http://127.0.0.1:${port}/metrics`,
   };
   const cli = path.join(root, 'apps/cli/dist/main.js');
 
@@ -90,10 +97,12 @@ async function main() {
     execFileSync(process.execPath, [cli, 'migrate'], { cwd: root, env, stdio: 'inherit' });
     const ingest = runApp('ingest', 'apps/ingest/dist/main.js', env);
     const worker = runApp('worker', 'apps/worker/dist/main.js', env);
-    children.push(ingest, worker);
+    const dashboard = runApp('dashboard', 'apps/dashboard/dist/main.js', env);
+    children.push(ingest, worker, dashboard);
     for (const [name, child] of [
       ['ingest', ingest],
       ['worker', worker],
+      ['dashboard', dashboard],
     ]) {
       child.once('exit', (code) => {
         if (!stopping) {
@@ -104,6 +113,10 @@ async function main() {
     }
     await waitReady(`http://127.0.0.1:${port}/readyz`, ingest, 'ingest');
     await waitReady(`http://127.0.0.1:${workerPort}/readyz`, worker, 'worker');
+    const credentials = Buffer.from(`${dashboardUser}:${dashboardPassword}`).toString('base64');
+    await waitReady(`http://127.0.0.1:${dashboardPort}/readyz`, dashboard, 'dashboard', {
+      authorization: `Basic ${credentials}`,
+    });
   } catch (error) {
     process.stderr.write(`inlet: ${error.message}\n`);
     await stop(1);
@@ -118,6 +131,9 @@ async function main() {
       '',
       `  Ingest    http://127.0.0.1:${port}/webhooks/<source>   (sources: ${sourcesFile})`,
       `  Worker    http://127.0.0.1:${workerPort}/readyz`,
+      `  Dashboard http://127.0.0.1:${dashboardPort}/   (user ${dashboardUser}, password ${
+        process.env.DASHBOARD_PASSWORD ? 'from DASHBOARD_PASSWORD' : dashboardPassword
+      })`,
       `  Redis     ${services.redisUrl}`,
       `  Database  ${services.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}`,
       '',

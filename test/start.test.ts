@@ -48,6 +48,7 @@ describe('npm start', () => {
       INLET_QUEUE_PREFIX: queue.prefix,
       PORT: String(await freePort()),
       WORKER_METRICS_PORT: String(await freePort()),
+      DASHBOARD_PORT: String(await freePort()),
     };
     start = runNode('scripts/start.mjs', env);
     const running = start;
@@ -79,6 +80,15 @@ describe('npm start', () => {
     } finally {
       await sql.end();
     }
+
+    // The dashboard runs too, with a password made for this run and printed once.
+    const dashboard = /^\s+Dashboard (http:\S+) +\(user admin, password (\S+)\)$/m.exec(running.output());
+    expect(dashboard?.[1]).toBe(`http://127.0.0.1:${env.DASHBOARD_PORT}/`);
+    const authorization = `Basic ${Buffer.from(`admin:${dashboard?.[2]}`).toString('base64')}`;
+    const events = await fetch(`${dashboard?.[1]}api/events?source=acme`, { headers: { authorization } });
+    expect(events.status).toBe(200);
+    expect(((await events.json()) as { events: unknown[] }).events).toHaveLength(1);
+    expect((await fetch(`${dashboard?.[1]}api/events`)).status).toBe(401);
 
     expect(await running.stop('SIGINT')).toBe(0);
     expect(running.output()).toContain('inlet: stopped');
