@@ -21,8 +21,15 @@ describe('docker-compose.yml', async () => {
   };
   const { services } = compose;
 
-  it('has the production shape: Redis, CockroachDB, a one-shot migrate, ingest and worker', () => {
-    expect(Object.keys(services).sort()).toEqual(['cockroach', 'ingest', 'migrate', 'redis', 'worker']);
+  it('has the production shape: Redis, CockroachDB, a one-shot migrate, ingest, worker and dashboard', () => {
+    expect(Object.keys(services).sort()).toEqual([
+      'cockroach',
+      'dashboard',
+      'ingest',
+      'migrate',
+      'redis',
+      'worker',
+    ]);
   });
 
   it('runs Redis with AOF and no eviction', () => {
@@ -32,7 +39,7 @@ describe('docker-compose.yml', async () => {
   });
 
   it('points the apps at CockroachDB and Redis', () => {
-    for (const name of ['migrate', 'ingest', 'worker']) {
+    for (const name of ['migrate', 'ingest', 'worker', 'dashboard']) {
       const env = services[name]?.environment ?? {};
       expect(env.DATABASE_URL).toMatch(/^postgresql:\/\/root@cockroach:26257\/inlet/);
       expect(env.REDIS_URL).toBe('redis://redis:6379');
@@ -41,7 +48,7 @@ describe('docker-compose.yml', async () => {
   });
 
   it('runs commands that exist in the built repository', () => {
-    for (const name of ['migrate', 'ingest', 'worker']) {
+    for (const name of ['migrate', 'ingest', 'worker', 'dashboard']) {
       const [binary, script] = services[name]?.command ?? [];
       expect(binary).toBe('node');
       expect(existsSync(path.join(repoRoot, script ?? 'missing'))).toBe(true);
@@ -51,6 +58,7 @@ describe('docker-compose.yml', async () => {
 
   it('starts the worker only after the migration succeeded', () => {
     expect(services.worker?.depends_on?.migrate?.condition).toBe('service_completed_successfully');
+    expect(services.dashboard?.depends_on?.migrate?.condition).toBe('service_completed_successfully');
     expect(services.migrate?.depends_on?.cockroach?.condition).toBe('service_healthy');
   });
 
