@@ -283,6 +283,45 @@ describe('ingest over a real socket', () => {
   });
 });
 
+describe('ingest reading a chunked body (no Content-Length)', () => {
+  it('accepts one within maxBodyBytes and answers 413 past it', async () => {
+    const connection = createRedis(testRedisUrl(), 'producer');
+    const producer = new EventProducer(createEventQueue(connection, uniqueQueue()), connection);
+    const app = createApp({ sources, producer, nonces: createMemoryNonceStore(), logger });
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const send = (chunks: string[], headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/webhooks/custom',
+          headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked', ...headers },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        for (const chunk of chunks) req.write(chunk);
+        req.end();
+      });
+    try {
+      await producer.queue.waitUntilReady();
+      const small = '{"chunked":true}';
+      expect(await send([small.slice(0, 5), small.slice(5)], signed('custom', small))).toBe(202);
+      const big = 'x'.repeat(40);
+      expect(await send([big, big], signed('custom', big + big))).toBe(413);
+    } finally {
+      server.close();
+      await producer.queue.obliterate({ force: true });
+      await producer.close();
+    }
+  });
+});
+
 describe('ingest while Redis is away', () => {
   it('answers 503 with Retry-After fast, then 202 once Redis is back', async () => {
     const redis = await startRedisServer();

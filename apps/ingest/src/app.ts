@@ -9,8 +9,7 @@ import {
   SignatureError,
   VerifierUnavailableError,
 } from '@inlet/signatures';
-import { type Context, Hono, type MiddlewareHandler, type Next } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { type Context, Hono, type Next } from 'hono';
 import type { Logger } from 'pino';
 import type { Backlog } from './backlog-monitor.js';
 import { resolveClientAddress } from './client-address.js';
@@ -18,6 +17,7 @@ import { IngestError, statusFor } from './errors.js';
 import { deriveEventId } from './event-id.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 import type { RateDecision, SourceRateLimiter } from './rate-limiter.js';
+import { readBoundedBody } from './read-body.js';
 import { storedHeaders } from './stored-headers.js';
 
 export interface IngestDeps {
@@ -97,20 +97,8 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       }),
   };
 
-  const limits = new Map<string, MiddlewareHandler<AppEnv>>();
   const credentials = new Map<string, ReadonlySet<string>>();
-  for (const source of deps.sources.values()) {
-    limits.set(
-      source.name,
-      bodyLimit({
-        maxSize: source.maxBodyBytes,
-        onError: () => {
-          throw new IngestError('payload_too_large', `The body is larger than ${source.maxBodyBytes} bytes.`);
-        },
-      }),
-    );
-    credentials.set(source.name, credentialHeadersOf(source));
-  }
+  for (const source of deps.sources.values()) credentials.set(source.name, credentialHeadersOf(source));
 
   app.use(async (c, next) => {
     const incoming = c.req.header('x-request-id');
@@ -176,15 +164,10 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       const decision = deps.rateLimiter.consume(source.name, source.rateLimit ?? defaultRateLimit);
       return decision instanceof Promise ? decision.then((d) => admit(d, next)) : admit(decision, next);
     },
-    (c, next) => {
-      const limit = limits.get(c.var.source.name);
-      if (!limit) throw new Error(`no body limit for source ${c.var.source.name}`);
-      return limit(c, next);
-    },
     async (c) => {
       const started = performance.now();
       const source = c.var.source;
-      const rawBody = Buffer.from(await c.req.arrayBuffer());
+      const rawBody = await readBoundedBody(c.req, source.maxBodyBytes);
       let text: string;
       try {
         text = utf8.decode(rawBody);
