@@ -178,7 +178,8 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
     await next();
     c.header('X-Request-Id', requestId);
     c.header('X-Content-Type-Options', 'nosniff');
-    c.header('Referrer-Policy', 'no-referrer');
+    // Not no-referrer: with it, browsers send `Origin: null` on the dashboard's own form posts.
+    c.header('Referrer-Policy', 'same-origin');
     c.header('X-Frame-Options', 'DENY');
     // Event bodies and queue contents must not linger in shared caches; Bull Board's assets may.
     if (!c.req.path.startsWith(`${QUEUES_PATH}/static/`)) c.header('Cache-Control', 'no-store');
@@ -220,13 +221,17 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
   });
 
   // Browsers send basic-auth credentials with cross-site requests too: only this dashboard's own
-  // pages may change anything. Clients that are not browsers (curl) send neither header.
+  // pages may change anything. Sec-Fetch-Site, which pages cannot forge, decides where a browser
+  // sends it; older browsers are judged by Origin. Clients that are not browsers (curl) send neither.
   app.use(async (c, next) => {
     if (!SAFE_METHODS.has(c.req.method)) {
       const site = c.req.header('sec-fetch-site');
       const origin = c.req.header('origin');
-      const crossSite = site !== undefined && site !== 'same-origin' && site !== 'none';
-      if (crossSite || (origin !== undefined && !sameHost(origin, c.req.header('host')))) {
+      const crossSite =
+        site !== undefined
+          ? site !== 'same-origin' && site !== 'none'
+          : origin !== undefined && !sameHost(origin, c.req.header('host'));
+      if (crossSite) {
         throw new DashboardError('forbidden', 'Changes are only accepted from the dashboard itself.');
       }
     }

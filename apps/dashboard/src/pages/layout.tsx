@@ -1,3 +1,4 @@
+import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { AuthenticatedUser } from '../auth.js';
 
@@ -52,7 +53,8 @@ export function Layout(props: { title: string; user: AuthenticatedUser | null; c
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · Inlet`}</title>
-        <style>{STYLE}</style>
+        {/* raw: JSX would escape the quotes of font names and break the declaration. */}
+        <style>{raw(STYLE)}</style>
       </head>
       <body>
         <header>
