@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Sql } from './client.js';
-import { countEvents, getEvent, insertEvent, insertEvents, type NewEvent } from './events.js';
+import { countEvents, getEvent, insertEvent, insertEvents, type NewEvent, statementSizes } from './events.js';
 import { migrate } from './migrate.js';
 import { payloadJsonFor } from './payload-json.js';
 import { TestDatabase } from './test-database.js';
@@ -160,6 +160,46 @@ describe('insertEvents', () => {
     expect(first?.body).toBe(newEvent().body);
     expect(await countEvents(sql)).toBe(3);
     expect(await insertEvents(sql, [])).toEqual([]);
+  });
+
+  it('stores JSON, form and plain payloads side by side in one batch of several statements', async () => {
+    const form = 'a=1&a=2';
+    const events = Array.from({ length: 300 }, (_, i) => {
+      if (i % 3 === 1)
+        return newEvent({
+          eventId: `form_${i}`,
+          body: form,
+          payloadJson: payloadJsonFor(form, 'application/x-www-form-urlencoded'),
+        });
+      if (i % 3 === 2) return newEvent({ eventId: `text_${i}`, body: `{not json ${i}`, payloadJson: null });
+      const body = `{"n":${i},"big":123456789012345678901234567890}`;
+      return newEvent({ eventId: `json_${i}`, body, payloadJson: payloadJsonFor(body, 'application/json') });
+    });
+    const results = await insertEvents(sql, events);
+    expect(results.every((result) => result.inserted)).toBe(true);
+    const rows = await sql<{ event_id: string; body: string; payload: string | null }[]>`
+      SELECT event_id, body, payload::text AS payload FROM webhook_events`;
+    expect(rows).toHaveLength(300);
+    for (const row of rows) {
+      const n = Number(row.event_id.split('_')[1]);
+      if (row.event_id.startsWith('form_'))
+        expect(JSON.parse(row.payload ?? 'null')).toEqual({ a: ['1', '2'] });
+      else if (row.event_id.startsWith('text_')) expect(row.payload).toBeNull();
+      else expect(row.payload).toBe(`{"n": ${n}, "big": 123456789012345678901234567890}`);
+      expect(row.body).toBe(events.find((event) => event.eventId === row.event_id)?.body);
+    }
+  });
+
+  it('splits rows into power-of-two statements, so few statement shapes are ever prepared', () => {
+    expect(statementSizes(0)).toEqual([]);
+    expect(statementSizes(1)).toEqual([1]);
+    expect(statementSizes(300)).toEqual([256, 32, 8, 4]);
+    expect(statementSizes(1000)).toEqual([256, 256, 256, 128, 64, 32, 8]);
+    for (let count = 0; count < 2000; count++) {
+      const sizes = statementSizes(count);
+      expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(count);
+      expect(sizes.every((size) => size <= 256 && (size & (size - 1)) === 0)).toBe(true);
+    }
   });
 
   it('handles batches larger than one statement', async () => {

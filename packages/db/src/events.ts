@@ -35,8 +35,24 @@ export interface InsertEventResult {
   id: string | null;
 }
 
-// 7 parameters a row keeps a chunk far below the protocol's 65535-parameter limit.
-const ROWS_PER_STATEMENT = 1000;
+// Statements hold a power-of-two number of rows, up to this many: a batch of any size then uses a
+// few statement shapes that each connection prepares once, where one statement per batch size would
+// make PostgreSQL parse and plan a new statement of thousands of parameters for nearly every batch.
+// 7 parameters a row keeps the largest far below the protocol's 65535-parameter limit.
+const MAX_ROWS_PER_STATEMENT = 256;
+
+/** Splits `count` rows into power-of-two chunk sizes, largest first: 300 is 256 + 32 + 8 + 4. */
+export function statementSizes(count: number): number[] {
+  const sizes: number[] = [];
+  let left = count;
+  while (left > 0) {
+    let size = MAX_ROWS_PER_STATEMENT;
+    while (size > left) size /= 2;
+    sizes.push(size);
+    left -= size;
+  }
+  return sizes;
+}
 
 /** Stores one event unless `(source, event_id)` is already there. */
 export async function insertEvent(sql: Queryable, event: NewEvent): Promise<InsertEventResult> {
@@ -61,27 +77,44 @@ export async function insertEvents(
   });
   const unique = [...firstIndexByKey.values()];
 
-  for (let start = 0; start < unique.length; start += ROWS_PER_STATEMENT) {
-    const chunk = unique.slice(start, start + ROWS_PER_STATEMENT).flatMap((index) => events[index] ?? []);
-    const rows = chunk.map(
-      (event, i) => sql`${i === 0 ? sql`` : sql`,`}(
-        ${event.source}, ${event.eventId}, ${event.eventType}, ${sql.json(event.headers)}, ${event.body},
-        ${event.payloadJson}::text::jsonb, ${event.receivedAt}
-      )`,
-    );
-    // `::text::jsonb`, not `::jsonb`: with a jsonb-typed parameter postgres.js would JSON.stringify
-    // the text again and store a JSON string scalar.
-    const inserted = await sql<{ id: string; source: string; event_id: string }[]>`
-      INSERT INTO webhook_events (source, event_id, event_type, headers, body, payload, received_at)
-      VALUES ${rows}
-      ON CONFLICT (source, event_id) DO NOTHING
-      RETURNING id, source, event_id`;
+  const chunks: NewEvent[][] = [];
+  let start = 0;
+  for (const size of statementSizes(unique.length)) {
+    chunks.push(unique.slice(start, start + size).flatMap((index) => events[index] ?? []));
+    start += size;
+  }
+  // Sent together: postgres.js pipelines them on the connection, so a batch costs one round trip.
+  const answers = await Promise.all(chunks.map((chunk) => insertChunk(sql, chunk)));
+  for (const inserted of answers) {
     for (const row of inserted) {
       const index = firstIndexByKey.get(eventKey(row.source, row.event_id));
       if (index !== undefined) results[index] = { inserted: true, id: row.id };
     }
   }
   return results;
+}
+
+function insertChunk(sql: Queryable, chunk: readonly NewEvent[]) {
+  const rows = chunk.map((event, i) => {
+    // A JSON body is its own payload: sent once and cast by the database, which halves the bytes
+    // each event costs on the wire (payloadJsonFor hands back the body itself in that case).
+    const payloadIsBody = event.payloadJson === event.body;
+    const payload = payloadIsBody ? null : event.payloadJson;
+    return i === 0
+      ? sql`(${event.source}::text, ${event.eventId}::text, ${event.eventType}::text, ${sql.json(event.headers)}::jsonb,
+          ${event.body}::text, ${payloadIsBody}::bool, ${payload}::text, ${event.receivedAt}::timestamptz)`
+      : sql`,(${event.source}, ${event.eventId}, ${event.eventType}, ${sql.json(event.headers)},
+          ${event.body}, ${payloadIsBody}, ${payload}, ${event.receivedAt})`;
+  });
+  // `text` then `jsonb`, never a jsonb-typed parameter: postgres.js would JSON.stringify the text
+  // again and store a JSON string scalar.
+  return sql<{ id: string; source: string; event_id: string }[]>`
+    INSERT INTO webhook_events (source, event_id, event_type, headers, body, payload, received_at)
+    SELECT source, event_id, event_type, headers, body,
+      CASE WHEN payload_is_body THEN body::jsonb ELSE payload::jsonb END, received_at
+    FROM (VALUES ${rows}) AS v (source, event_id, event_type, headers, body, payload_is_body, payload, received_at)
+    ON CONFLICT (source, event_id) DO NOTHING
+    RETURNING id, source, event_id`;
 }
 
 const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
