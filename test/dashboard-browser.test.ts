@@ -183,6 +183,9 @@ describe('the dashboard in a real browser', () => {
     } finally {
       await context.close();
     }
+    // SIGTERM: a clean stop. Its log lines (one per request) never hold the password.
+    expect(await dashboard.stop()).toBe(0);
+    expect(dashboard.output()).toContain('"route":"/events/:id/replay","status":303');
     expect(dashboard.output()).not.toContain(PASSWORD);
   });
 });

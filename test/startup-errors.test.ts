@@ -44,6 +44,18 @@ describe('a bad setting stops an app at start with one line naming it', () => {
       { DATABASE_URL: 'mysql://x' },
       /^inlet worker: DATABASE_URL: must be a PostgreSQL/,
     ],
+    [
+      'dashboard',
+      'apps/dashboard/dist/main.js',
+      { DASHBOARD_PASSWORD: '' },
+      /^inlet dashboard: DASHBOARD_PASSWORD: is required/,
+    ],
+    [
+      'dashboard',
+      'apps/dashboard/dist/main.js',
+      { DASHBOARD_PASSWORD: 'pw', DASHBOARD_READONLY_USER: 'viewer', DASHBOARD_READONLY_PASSWORD: '' },
+      /^inlet dashboard: DASHBOARD_READONLY_PASSWORD: is required when DASHBOARD_READONLY_USER is set$/,
+    ],
   ];
   it.each(cases)('%s with %o', async (_app, script, env, expected) => {
     const run = runNode(script, env);
