@@ -25,7 +25,7 @@ function chromiumExecutable(): string {
       timeout: 540_000,
     });
   apt(['update', '-q']);
-  const install = apt(['install', '-y', '-q', '--no-install-recommends', 'chromium']);
+  const install = apt(['install', '-y', '-q', 'chromium']);
   const installed = which();
   if (install.status !== 0 || installed === '') {
     const output = `${install.stdout ?? ''}${install.stderr ?? ''}`.trim().split('\n').slice(-8).join('\n');

@@ -32,9 +32,9 @@ import { RetryActions } from './retry-actions.js';
 import {
   DEFAULT_LIMIT,
   encodeCursor,
-  eventRowIdSchema,
   parseSearchQuery,
   type SearchQuery,
+  uuidSchema,
 } from './search-params.js';
 
 export interface DashboardDeps {
@@ -276,7 +276,7 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
   };
 
   const parseRowId = (value: string | undefined): string => {
-    const result = eventRowIdSchema.safeParse(value);
+    const result = uuidSchema.safeParse(value);
     if (!result.success)
       throw new DashboardError('invalid_request', `id: ${result.error.issues[0]?.message}`);
     return result.data;

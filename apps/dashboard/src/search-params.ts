@@ -12,7 +12,8 @@ const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 const TIMESTAMP_TEXT =
   /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}(?::?\d{2}){0,2})?$/;
 
-export const eventRowIdSchema = z.string().regex(UUID_TEXT, 'must be an event row id (a UUID)');
+/** A row id or a retry action id: both are UUIDs. */
+export const uuidSchema = z.string().regex(UUID_TEXT, 'must be a UUID');
 
 const cursorSchema = z.tuple([z.string().regex(TIMESTAMP_TEXT), z.string().regex(UUID_TEXT)]);
 

@@ -44,6 +44,8 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: 6px 18px; margi
 dt { color: var(--muted); } dd { margin: 0; word-break: break-all; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; background: var(--code); color: var(--muted); font-size: 12px; }
 .row { display: flex; justify-content: space-between; align-items: center; gap: 12px; }
+.card > .row { margin-bottom: 10px; } .card > .row h2 { margin: 0; }
+td .muted { font-size: 12px; }
 `;
 
 export function Layout(props: { title: string; user: AuthenticatedUser | null; children?: Child }) {
