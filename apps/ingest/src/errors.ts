@@ -4,6 +4,9 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 export type IngestErrorCode =
   | SignatureErrorCode
   | 'invalid_payload'
+  | 'bad_request'
+  | 'request_timeout'
+  | 'headers_too_large'
   | 'ip_not_allowed'
   | 'unknown_source'
   | 'not_found'
@@ -29,6 +32,7 @@ export class IngestError extends Error {
 export function statusFor(code: IngestErrorCode): ContentfulStatusCode {
   switch (code) {
     case 'invalid_payload':
+    case 'bad_request':
       return 400;
     case 'missing_signature':
     case 'invalid_signature':
@@ -42,10 +46,14 @@ export function statusFor(code: IngestErrorCode): ContentfulStatusCode {
       return 404;
     case 'method_not_allowed':
       return 405;
+    case 'request_timeout':
+      return 408;
     case 'payload_too_large':
       return 413;
     case 'unsupported_media_type':
       return 415;
+    case 'headers_too_large':
+      return 431;
     case 'rate_limited':
       return 429;
     case 'internal_error':
@@ -57,4 +65,9 @@ export function statusFor(code: IngestErrorCode): ContentfulStatusCode {
       throw new Error(`unmapped error code ${String(unmapped)}`);
     }
   }
+}
+
+/** The contract's error body, `{"error": {"code", "message"}}`. */
+export function errorBody(error: IngestError): string {
+  return JSON.stringify({ error: { code: error.code, message: error.message } });
 }

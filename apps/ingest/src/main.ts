@@ -1,4 +1,3 @@
-import { serve } from '@hono/node-server';
 import { ConfigError, IpRanges, loadSources } from '@inlet/config';
 import {
   createEventQueue,
@@ -11,8 +10,8 @@ import { pino } from 'pino';
 import { createApp } from './app.js';
 import { BacklogMonitor } from './backlog-monitor.js';
 import { parseIngestEnv } from './env.js';
+import { createIngestServer } from './ingest-server.js';
 import { SourceRateLimiter } from './rate-limiter.js';
-import { ingestServerOptions, limitServer } from './server-limits.js';
 
 async function main(): Promise<void> {
   const env = parseIngestEnv();
@@ -48,10 +47,10 @@ async function main(): Promise<void> {
     backlog,
   });
 
-  const server = serve({ fetch: app.fetch, port: env.PORT, serverOptions: ingestServerOptions }, (info) => {
-    logger.info({ port: info.port, sources: [...sources.keys()] }, 'ingest listening');
+  const server = createIngestServer(app.fetch);
+  server.listen(env.PORT, () => {
+    logger.info({ port: env.PORT, sources: [...sources.keys()] }, 'ingest listening');
   });
-  limitServer(server);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -62,7 +61,7 @@ async function main(): Promise<void> {
     server.close(() => {
       producer.close().finally(() => process.exit(0));
     });
-    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    server.closeIdleConnections();
     // Idle keep-alive connections would hold close() open.
     setTimeout(() => process.exit(0), 10_000).unref();
   };

@@ -16,6 +16,16 @@ function tooLarge(maxBytes: number): IngestError {
  * body, whose size is unknown, is read as a stream here, counting as it goes.
  */
 export async function readBoundedBody(request: HonoRequest, maxBytes: number): Promise<Buffer> {
+  try {
+    return await read(request, maxBytes);
+  } catch (error) {
+    if (error instanceof IngestError) throw error;
+    // The sender went away mid-body, or sent a malformed chunked encoding: its fault, not ours.
+    throw new IngestError('invalid_payload', 'The body could not be read to its end.');
+  }
+}
+
+async function read(request: HonoRequest, maxBytes: number): Promise<Buffer> {
   const declared = request.header('content-length')?.trim();
   if (declared !== undefined && DIGITS.test(declared)) {
     if (Number(declared) > maxBytes) throw tooLarge(maxBytes);
