@@ -11,10 +11,10 @@ export const workerEnvShape = {
   ...databaseEnv,
   INLET_SOURCES: z.string().min(1).optional(),
   WORKER_METRICS_PORT: portSchema.default(9464),
-  /** Jobs in flight per process; also the largest group commit one process can form. */
-  WORKER_CONCURRENCY: wholeNumber(1, 5000).default(300),
+  /** Jobs in flight per process: enough to fill the next batches while one commits. */
+  WORKER_CONCURRENCY: wholeNumber(1, 5000).default(1000),
   /** Most events in one transaction. */
-  WORKER_BATCH_SIZE: wholeNumber(1, 1000).default(300),
+  WORKER_BATCH_SIZE: wholeNumber(1, 1000).default(256),
   /** Transactions one process runs at once. */
   WORKER_BATCH_CONCURRENCY: wholeNumber(1, 32).default(2),
   /** A killed worker's jobs come back after about this long. */

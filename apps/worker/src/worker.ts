@@ -57,7 +57,7 @@ export function createEventWorker(options: EventWorkerOptions): {
   let consecutiveOutages = 0;
   const writer = new BatchWriter({
     sql: options.sql,
-    maxBatchSize: options.maxBatchSize ?? 300,
+    maxBatchSize: options.maxBatchSize ?? 256,
     maxConcurrentBatches: options.maxConcurrentBatches ?? 2,
     ...(options.handlers ? { handlers: options.handlers } : {}),
     ...(options.isolation ? { isolation: options.isolation } : {}),
