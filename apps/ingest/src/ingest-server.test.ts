@@ -91,6 +91,14 @@ describe('createIngestServer', () => {
     });
   });
 
+  it('answers a request without Host with 400 bad_request as JSON', async () => {
+    const answer = parsed(
+      await raw(port, 'POST /webhooks/gh HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'),
+    );
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual({ error: { code: 'bad_request', message: expect.any(String) } });
+  });
+
   it('answers a Host header that is not a host with 400 bad_request as JSON', async () => {
     const answer = parsed(
       await raw(

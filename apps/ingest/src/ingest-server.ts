@@ -18,6 +18,11 @@ export const ingestServerOptions = {
   keepAliveTimeout: 5_000,
   /** How often the two timeouts above are checked; Node's default of 30 s would let them run 40 s. */
   connectionsCheckingInterval: 1_000,
+  /**
+   * Node would answer a missing Host with a bare 400; the adapter refuses it too, with the
+   * contract's error body.
+   */
+  requireHostHeader: false,
 } as const satisfies ServerOptions;
 
 /** Headers past this count are dropped by Node's parser rather than kept in memory. */
