@@ -1,6 +1,5 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import type { IServerAdapter } from '@bull-board/api/typings/app';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { EventJob } from '@inlet/queue';
@@ -17,13 +16,9 @@ export const QUEUES_PATH = '/queues';
 export function createQueueBoard(queue: Queue<EventJob>, options: { readOnly: boolean }): Hono {
   const adapter = new HonoAdapter(serveStatic);
   adapter.setBasePath(QUEUES_PATH);
-  // @bull-board/hono 9.10.1 pins @bull-board/api 9.10.1 while this app resolves 9.10.2, so npm keeps
-  // two copies and TypeScript sees two BullBoardQueues types. They are the same at run time: the
-  // adapter only stores what createBullBoard hands it. Aligning the versions removes this cast.
-  const serverAdapter = adapter as unknown as IServerAdapter;
   createBullBoard({
     queues: [new BullMQAdapter(queue, { readOnlyMode: options.readOnly })],
-    serverAdapter,
+    serverAdapter: adapter,
     options: {
       uiConfig: {
         boardTitle: 'Inlet queues',
