@@ -1,4 +1,13 @@
 import { createSql, migrate, quoteIdentifier, type Sql } from '@inlet/db';
+import { type CpuSource, postgresCpu } from './cpu-meter.js';
+
+/** Lag from 202 (`received_at`, ingest's clock) to committed row (`processed_at`, the transaction's `now()`). */
+export interface LagSummary {
+  count: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+}
 
 export interface BenchDatabase {
   readonly name: string;
@@ -9,6 +18,10 @@ export interface BenchDatabase {
   /** Empties `webhook_events` and checkpoints, so each phase starts from the same state. */
   reset(): Promise<void>;
   countEvents(): Promise<number>;
+  /** Over the rows received at or after `since`. */
+  lagSince(since: Date): Promise<LagSummary>;
+  /** The server's CPU when it runs on this machine, else null. */
+  cpuSource(): Promise<CpuSource | null>;
   serverVersion(): Promise<string>;
   drop(): Promise<void>;
 }
@@ -46,6 +59,30 @@ export async function createBenchDatabase(serverUrl: string, name: string): Prom
     async countEvents() {
       const [row] = await sql<{ count: string }[]>`SELECT count(*)::text AS count FROM webhook_events`;
       return Number(row?.count ?? 0);
+    },
+    async lagSince(since) {
+      const [row] = await sql<
+        { count: number; p50: number | null; p99: number | null; max: number | null }[]
+      >`
+        SELECT count(*)::int AS count,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) AS p50,
+               percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) AS p99,
+               max(lag) AS max
+        FROM (
+          SELECT (extract(epoch FROM processed_at - received_at) * 1000)::float8 AS lag
+          FROM webhook_events WHERE received_at >= ${since}
+        ) AS lags`;
+      const round = (ms: number | null | undefined) =>
+        ms === null || ms === undefined ? null : Math.round(ms);
+      return {
+        count: row?.count ?? 0,
+        p50Ms: round(row?.p50),
+        p99Ms: round(row?.p99),
+        maxMs: round(row?.max),
+      };
+    },
+    cpuSource() {
+      return postgresCpu(sql).catch(() => null);
     },
     async serverVersion() {
       const [row] = await sql<{ server_version: string }[]>`SHOW server_version`;

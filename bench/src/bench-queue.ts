@@ -8,6 +8,7 @@ import {
 } from '@inlet/queue';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { type CpuSource, redisCpu } from './cpu-meter.js';
 import { benchEvent } from './event-fixtures.js';
 
 /** Jobs per `addBulk` while filling: big enough to fill fast, small enough to keep memory flat. */
@@ -71,6 +72,16 @@ export class BenchQueue {
       failed: counts.failed ?? 0,
       pending: (counts.wait ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0),
     };
+  }
+
+  /** Jobs waiting for a worker: the backlog. */
+  waiting(): Promise<number> {
+    return this.queue.getWaitingCount();
+  }
+
+  /** Redis's CPU time, from the same connection. */
+  cpuSource(): CpuSource {
+    return redisCpu(this.connection);
   }
 
   async completionSpan(): Promise<CompletionSpan> {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 
 const OUTPUT_TAIL_CHARS = 4000;
 const STOP_TIMEOUT_MS = 30_000;
@@ -10,7 +10,20 @@ export interface NodeChildOptions {
   readonly cwd: string;
   /** Node options placed before the script, e.g. `--cpu-prof`. */
   readonly execArgv?: readonly string[];
+  /**
+   * Where its standard output goes instead of the harness: a log file, as an operator would run it,
+   * so that thousands of log lines a second cost the process what they cost in production and the
+   * harness nothing.
+   */
+  readonly stdoutFile?: string;
 }
+
+// Children still running when the bench exits for any reason (an uncaught error included) are
+// killed, so that no ingest or worker outlives a run and keeps a port or a queue busy.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 /**
  * A Node process of one phase. Its output is kept (the last few KB) for when it fails, and its peak
@@ -22,11 +35,17 @@ export class NodeChild {
   private readonly exit: Promise<number | null>;
 
   constructor(options: NodeChildOptions) {
-    this.child = spawn(process.execPath, [...(options.execArgv ?? []), options.script], {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const stdout = options.stdoutFile === undefined ? 'pipe' : openSync(options.stdoutFile, 'a');
+    try {
+      this.child = spawn(process.execPath, [...(options.execArgv ?? []), options.script], {
+        cwd: options.cwd,
+        env: options.env,
+        stdio: ['ignore', stdout, 'pipe'],
+      });
+    } finally {
+      if (typeof stdout === 'number') closeSync(stdout);
+    }
+    running.add(this.child);
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-OUTPUT_TAIL_CHARS);
     };
@@ -34,18 +53,26 @@ export class NodeChild {
     this.child.stderr?.on('data', keep);
     this.exit = new Promise((resolve) => {
       this.child.once('error', (error) => {
+        running.delete(this.child);
         keep(Buffer.from(`${error.message}\n`));
         resolve(null);
       });
-      this.child.once('exit', (code) => resolve(code));
+      this.child.once('exit', (code) => {
+        running.delete(this.child);
+        resolve(code);
+      });
     });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   get exited(): boolean {
     return this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
-  /** The last lines it wrote, for an error message. */
+  /** The last lines it wrote (to stderr only, when its stdout goes to a file), for an error message. */
   get outputTail(): string {
     return this.output.trim();
   }

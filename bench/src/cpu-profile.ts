@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
 
 /** The parts of a V8 `.cpuprofile` (as written by `node --cpu-prof`) that self time needs. */
@@ -48,8 +50,8 @@ export function moduleOf(url: string): string {
 
 function shortLocation(url: string, line: number): string {
   const inNodeModules = /node_modules\/(.+)$/.exec(url);
-  const path = inNodeModules?.[1] ?? url.replace(/^file:\/\/.*?\/((apps|packages|bench)\/)/, '$1');
-  return `${path}:${line + 1}`;
+  const file = inNodeModules?.[1] ?? url.replace(/^file:\/\/.*?\/((apps|packages|bench)\/)/, '$1');
+  return `${file}:${line + 1}`;
 }
 
 /** Self time per function and per module, busiest first, from a `.cpuprofile`'s JSON. */
@@ -101,4 +103,28 @@ export function formatProfileSummary(label: string, summary: ProfileSummary): st
     '  by module:',
     ...summary.modules.map(line),
   ].join('\n');
+}
+
+/** Node options that make a child write `<dir>/<slug>.cpuprofile` when it exits; none without a dir. */
+export function profileArgs(dir: string | undefined, slug: string): string[] {
+  return dir === undefined
+    ? []
+    : ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${slug}.cpuprofile`];
+}
+
+/** Logs the busiest functions of a child's profile once it exited; a missing profile is only mentioned. */
+export async function logProfile(
+  dir: string | undefined,
+  slug: string,
+  label: string,
+  log: (message: string) => void,
+): Promise<void> {
+  if (dir === undefined) return;
+  const file = path.join(dir, `${slug}.cpuprofile`);
+  try {
+    const summary = summarizeCpuProfile(JSON.parse(await readFile(file, 'utf8')));
+    log(`${formatProfileSummary(label, summary)}\n  profile: ${file}`);
+  } catch (error) {
+    log(`${label}: no CPU profile (${(error as Error).message})`);
+  }
 }

@@ -8,6 +8,11 @@ export interface DrainOptions {
   /** Fail when the completed count has not moved for this long. */
   readonly stallTimeoutMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Called once, when the first completions are seen, with how many there are: the start of the
+   * window in which the drain, and not the child's start-up, uses the CPU.
+   */
+  readonly onFirstCompletion?: (completed: number) => Promise<void>;
 }
 
 export interface DrainResult {
@@ -42,6 +47,7 @@ export async function waitForDrain(
     if (progress.failed > 0) {
       throw new Error(`${progress.failed} jobs failed:\n${child.outputTail}`);
     }
+    if (progress.completed > 0 && lastCompleted <= 0) await options.onFirstCompletion?.(progress.completed);
     if (progress.completed >= expected) break;
     if (progress.completed !== lastCompleted) {
       lastCompleted = progress.completed;

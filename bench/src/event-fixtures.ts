@@ -15,12 +15,16 @@ export function benchEvent(runId: string, n: number, receivedAt: number): EventJ
     eventId,
     eventType: 'invoice.paid',
     headers: { 'content-type': 'application/json', 'user-agent': 'inlet-bench/1.0', 'webhook-id': eventId },
-    body: bodyFor(eventId, receivedAt),
+    body: benchBody(eventId, receivedAt),
     receivedAt,
   };
 }
 
-function bodyFor(eventId: string, receivedAt: number): string {
+/**
+ * The JSON body of the event `eventId`: exactly BODY_BYTES bytes for any id of the width benchEvent
+ * makes (and any other id of the same length, which the load generator relies on).
+ */
+export function benchBody(eventId: string, receivedAt: number): string {
   const payload = {
     id: eventId,
     object: 'event',
@@ -50,4 +54,13 @@ function bodyFor(eventId: string, receivedAt: number): string {
   // Ids are fixed-width and timestamps have 10 or 13 digits for centuries, so the padding is exact.
   payload.notes = 'x'.repeat(Math.max(0, BODY_BYTES - Buffer.byteLength(unpadded)));
   return JSON.stringify(payload);
+}
+
+/**
+ * Bodies for ids as wide as `placeholderId`, made by splicing the id into one body made up front:
+ * cheap enough for a load generator that must not steal the CPU it measures.
+ */
+export function bodyTemplate(placeholderId: string, receivedAt: number): (eventId: string) => string {
+  const parts = benchBody(placeholderId, receivedAt).split(placeholderId);
+  return (eventId) => parts.join(eventId);
 }

@@ -2,7 +2,7 @@
 import { ConfigError } from '@inlet/config';
 import { runBench } from './bench.js';
 import { BenchUsageError, parseBenchOptions, USAGE } from './options.js';
-import { formatTable, formatTargets } from './report.js';
+import { formatCpu, formatTable, formatTargets } from './report.js';
 
 const say = (message: string) => process.stdout.write(`${message}\n`);
 // Ctrl-C stops the phase under way; the run's database and queue are still removed.
@@ -18,7 +18,8 @@ async function main(): Promise<number> {
   process.once('SIGINT', () => abort.abort(new Error('interrupted')));
   process.once('SIGTERM', () => abort.abort(new Error('interrupted')));
   say(
-    `bench: ${options.events.toLocaleString('en-US')} events per phase${options.quick ? ' (--quick)' : ''}, ` +
+    `bench: ${options.groups.join(', ')}${options.quick ? ' (--quick)' : ''}; ` +
+      `${options.events.toLocaleString('en-US')} events per drain; ` +
       `Redis ${options.redisUrl}, PostgreSQL ${new URL(options.databaseUrl).host}`,
   );
   const { results, rows } = await runBench({
@@ -29,7 +30,10 @@ async function main(): Promise<number> {
   say('');
   say(formatTable(rows));
   say('');
+  say(formatCpu(rows, results.cpu));
+  say('');
   say(formatTargets(results.targets));
+  for (const note of results.notes) say(`note: ${note}`);
   say(
     `\n${results.machine.cpus} CPUs (${results.machine.cpu_model}), Node ${results.machine.node}, ` +
       `Redis ${results.machine.redis}, PostgreSQL ${results.machine.postgres}`,

@@ -1,6 +1,14 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BenchUsageError, defaultOutFile, FULL_EVENTS, parseBenchOptions, QUICK_EVENTS } from './options.js';
+import {
+  BenchUsageError,
+  defaultOutFile,
+  FULL_EVENTS,
+  FULL_TIMINGS,
+  parseBenchOptions,
+  QUICK_EVENTS,
+  QUICK_TIMINGS,
+} from './options.js';
 
 describe('parseBenchOptions', () => {
   it('runs 50,000 events a phase by default and 5,000 with --quick', () => {
@@ -10,6 +18,18 @@ describe('parseBenchOptions', () => {
       outFile: defaultOutFile,
     });
     expect(parseBenchOptions(['--quick'], {})).toMatchObject({ quick: true, events: QUICK_EVENTS });
+  });
+
+  it('runs every group unless --only names one, with short windows under --quick', () => {
+    expect(parseBenchOptions([], {})).toMatchObject({
+      groups: ['ingest', 'worker', 'e2e'],
+      timings: FULL_TIMINGS,
+    });
+    expect(parseBenchOptions(['--quick', '--only', 'e2e'], {})).toMatchObject({
+      groups: ['e2e'],
+      timings: QUICK_TIMINGS,
+    });
+    expect(() => parseBenchOptions(['--only', 'dashboard'], {})).toThrow(/--only must be one of/);
   });
 
   it('takes the event count from --events, else from BENCH_EVENTS', () => {

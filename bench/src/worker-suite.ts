@@ -1,17 +1,15 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchDatabase } from './bench-database.js';
-import type { BenchQueue } from './bench-queue.js';
 import { NodeChild } from './child-process.js';
-import { formatProfileSummary, summarizeCpuProfile } from './cpu-profile.js';
+import { CpuMeter, type PhaseCpu, processCpu } from './cpu-meter.js';
+import { logProfile, profileArgs } from './cpu-profile.js';
 import { type DrainResult, waitForDrain } from './drain.js';
 import type { WorkerSettings, WorkerVariant } from './results.js';
-import type { SuiteContext, SuiteOutput } from './suite.js';
+import { baseEnv, ratio, type SuiteContext, type SuiteOutput } from './suite.js';
 
 /** Resolves the same from `src/` (tests) and `dist/`: the children always run built code. */
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
-const builtScript = (name: string) => path.join(packageRoot, 'dist', name);
+export const builtScript = (name: string) => path.join(packageRoot, 'dist', name);
 export const defaultWorkerScript = path.resolve(packageRoot, '..', 'apps', 'worker', 'dist', 'main.js');
 
 export const NOOP_CONCURRENCY = 100;
@@ -25,15 +23,11 @@ export const defaultWorkerVariants: readonly { name: string; settings: WorkerSet
 export const WORKER_TARGETS = { toNaive: 3, toNoop: 0.7 } as const;
 
 export interface WorkerSuiteContext extends SuiteContext {
-  readonly queue: BenchQueue;
-  readonly database: BenchDatabase;
-  /** `apps/worker/dist/main.js`. */
-  readonly workerScript?: string;
   readonly variants?: readonly { name: string; settings: WorkerSettings }[];
 }
 
 interface DrainPhase {
-  /** File-name friendly, for its CPU profile. */
+  /** File-name friendly: its CPU profile and its key in the results' `cpu`. */
   readonly slug: string;
   readonly label: string;
   readonly script: string;
@@ -42,15 +36,8 @@ interface DrainPhase {
   readonly writesRows: boolean;
 }
 
-/** The environment of the machine minus any Inlet settings, which each phase sets itself. */
-function baseEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(INLET_|WORKER_|BENCH_)/.test(key)) continue;
-    if (key === 'REDIS_URL' || key === 'DATABASE_URL' || key === 'LOG_LEVEL') continue;
-    env[key] = value;
-  }
-  return env;
+interface MeasuredDrain extends DrainResult {
+  cpu: PhaseCpu | null;
 }
 
 /**
@@ -65,26 +52,33 @@ export async function runWorkerSuite(context: WorkerSuiteContext): Promise<Suite
     INLET_QUEUE: queue.names.name,
     INLET_QUEUE_PREFIX: queue.names.prefix,
   };
+  const cpu: Record<string, PhaseCpu> = {};
 
-  const runPhase = async (phase: DrainPhase): Promise<DrainResult> => {
+  const runPhase = async (phase: DrainPhase): Promise<MeasuredDrain> => {
     await queue.empty();
     await database.reset();
     log(`${phase.label}: filling the queue with ${context.events.toLocaleString('en-US')} events`);
     await queue.fill(context.runId, context.events);
-    const profileName = `${phase.slug}.cpuprofile`;
     const child = new NodeChild({
       script: phase.script,
       cwd: packageRoot,
       env: { ...baseEnv(), ...queueEnv, ...phase.env },
-      execArgv: context.cpuProfileDir
-        ? ['--cpu-prof', `--cpu-prof-dir=${context.cpuProfileDir}`, `--cpu-prof-name=${profileName}`]
-        : [],
+      execArgv: profileArgs(context.cpuProfileDir, phase.slug),
     });
     let result: DrainResult;
+    let meter: CpuMeter | undefined;
+    let completedBefore = 0;
+    let phaseCpu: PhaseCpu | null = null;
     try {
       result = await waitForDrain(queue, child, context.events, {
         ...(context.signal ? { signal: context.signal } : {}),
+        onFirstCompletion: async (completed) => {
+          completedBefore = completed;
+          meter = await CpuMeter.start([processCpu(phase.slug, child.pid), ...context.serverCpu]);
+        },
       });
+      // Read before the child exits: its /proc entry goes with it.
+      phaseCpu = (await meter?.stop(context.events - completedBefore)) ?? null;
     } catch (error) {
       throw new Error(`${phase.label}: ${(error as Error).message}`, { cause: error });
     } finally {
@@ -97,12 +91,12 @@ export async function runWorkerSuite(context: WorkerSuiteContext): Promise<Suite
       }
     }
     log(`${phase.label}: ${Math.round(result.perSecond).toLocaleString('en-US')} events/s`);
-    if (context.cpuProfileDir) {
-      const file = path.join(context.cpuProfileDir, profileName);
-      const summary = summarizeCpuProfile(JSON.parse(await readFile(file, 'utf8')));
-      log(`${formatProfileSummary(phase.label, summary)}\n  profile: ${file}`);
+    if (phaseCpu) {
+      cpu[phase.slug] = phaseCpu;
+      log(`${phase.label}: bound by ${phaseCpu.bound_by}`);
     }
-    return result;
+    await logProfile(context.cpuProfileDir, phase.slug, phase.label, log);
+    return { ...result, cpu: phaseCpu };
   };
 
   const noop = await runPhase({
@@ -122,7 +116,7 @@ export async function runWorkerSuite(context: WorkerSuiteContext): Promise<Suite
   const workerPhase = (slug: string, label: string, settings: WorkerSettings): DrainPhase => ({
     slug,
     label,
-    script: context.workerScript ?? defaultWorkerScript,
+    script: context.workerScript,
     env: {
       DATABASE_URL: database.url,
       WORKER_METRICS_PORT: '0',
@@ -133,15 +127,14 @@ export async function runWorkerSuite(context: WorkerSuiteContext): Promise<Suite
   });
   const worker = await runPhase(workerPhase('worker', 'worker (default settings)', {}));
 
-  // Three decimals: the figures move more than that from run to run anyway.
-  const ratioTo = (base: number) => (value: number) => Math.round((value / base) * 1000) / 1000;
-  const ratioToNaive = ratioTo(naive.perSecond);
-  const ratioToNoop = ratioTo(noop.perSecond);
+  const ratioToNaive = (value: number) => ratio(value, naive.perSecond);
+  const ratioToNoop = (value: number) => ratio(value, noop.perSecond);
   const variants: WorkerVariant[] = [];
+  const variantResults: { slug: string; name: string; result: MeasuredDrain }[] = [];
   for (const [index, variant] of (context.variants ?? defaultWorkerVariants).entries()) {
-    const result = await runPhase(
-      workerPhase(`worker-variant-${index + 1}`, `worker (${variant.name})`, variant.settings),
-    );
+    const slug = `worker-variant-${index + 1}`;
+    const result = await runPhase(workerPhase(slug, `worker (${variant.name})`, variant.settings));
+    variantResults.push({ slug, name: variant.name, result });
     variants.push({
       name: variant.name,
       settings: variant.settings,
@@ -156,6 +149,25 @@ export async function runWorkerSuite(context: WorkerSuiteContext): Promise<Suite
 
   const workerToNaive = ratioToNaive(worker.perSecond);
   const workerToNoop = ratioToNoop(worker.perSecond);
+  const row = (
+    slug: string,
+    phase: string,
+    result: MeasuredDrain,
+    rssName: string,
+  ): SuiteOutput['rows'][number] => ({
+    group: 'worker',
+    phase,
+    perSecond: result.perSecond,
+    unit: 'events/s',
+    p50Ms: null,
+    p99Ms: null,
+    versus: [
+      `${ratioToNaive(result.perSecond).toFixed(2)}x naive`,
+      `${ratioToNoop(result.perSecond).toFixed(2)}x no-op`,
+    ],
+    peakRss: [{ name: rssName, mb: result.peakRssMb }],
+    cpuKey: slug,
+  });
   return {
     worker: { events_per_s: worker.perSecond, peak_rss_mb: worker.peakRssMb, variants },
     reference: {
@@ -167,51 +179,26 @@ export async function runWorkerSuite(context: WorkerSuiteContext): Promise<Suite
     ratios: { worker_to_naive: workerToNaive, worker_to_noop: workerToNoop },
     targets: [
       {
-        name: 'worker >= 3x naive worker',
-        ratio: workerToNaive,
+        name: `worker >= ${WORKER_TARGETS.toNaive}x naive worker`,
+        value: workerToNaive,
+        unit: 'x',
         min: WORKER_TARGETS.toNaive,
         met: workerToNaive >= WORKER_TARGETS.toNaive,
       },
       {
-        name: 'worker >= 0.7x bullmq no-op drain',
-        ratio: workerToNoop,
+        name: `worker >= ${WORKER_TARGETS.toNoop}x bullmq no-op drain`,
+        value: workerToNoop,
+        unit: 'x',
         min: WORKER_TARGETS.toNoop,
         met: workerToNoop >= WORKER_TARGETS.toNoop,
       },
     ],
     rows: [
-      {
-        phase: `bullmq no-op drain (c=${NOOP_CONCURRENCY})`,
-        perSecond: noop.perSecond,
-        unit: 'events/s',
-        ratioToNaive: ratioToNaive(noop.perSecond),
-        ratioToNoop: 1,
-        peakRssMb: noop.peakRssMb,
-      },
-      {
-        phase: `naive worker (c=${NAIVE_CONCURRENCY}, 1 tx/job)`,
-        perSecond: naive.perSecond,
-        unit: 'events/s',
-        ratioToNaive: 1,
-        ratioToNoop: ratioToNoop(naive.perSecond),
-        peakRssMb: naive.peakRssMb,
-      },
-      {
-        phase: 'worker (defaults)',
-        perSecond: worker.perSecond,
-        unit: 'events/s',
-        ratioToNaive: workerToNaive,
-        ratioToNoop: workerToNoop,
-        peakRssMb: worker.peakRssMb,
-      },
-      ...variants.map((variant) => ({
-        phase: `worker (${variant.name})`,
-        perSecond: variant.events_per_s,
-        unit: 'events/s',
-        ratioToNaive: variant.ratio_to_naive,
-        ratioToNoop: variant.ratio_to_noop,
-        peakRssMb: variant.peak_rss_mb,
-      })),
+      row('bullmq-noop-drain', `bullmq no-op drain (c=${NOOP_CONCURRENCY})`, noop, 'drain'),
+      row('naive-worker', `naive worker (c=${NAIVE_CONCURRENCY}, 1 tx/job)`, naive, 'worker'),
+      row('worker', 'worker (defaults)', worker, 'worker'),
+      ...variantResults.map(({ slug, name, result }) => row(slug, `worker (${name})`, result, 'worker')),
     ],
+    cpu,
   };
 }
