@@ -1,6 +1,7 @@
 import {
   insertEvents,
   isConnectionError,
+  isPayloadRefusal,
   isRetryableTxError,
   type NewEvent,
   payloadJsonFor,
@@ -41,18 +42,31 @@ export class DatabaseUnavailableError extends Error {
 
 interface Pending {
   readonly event: EventJob;
+  /** Set once the database refused the event's payload: it is then stored with none. */
+  withoutPayload: boolean;
   resolve(outcome: WriteOutcome): void;
   reject(error: unknown): void;
 }
 
-function toNewEvent(event: EventJob): NewEvent {
+/**
+ * The payload text of an event, unchecked: the database parses it anyway, and a body it refuses
+ * fails its batch, which is split until the event is alone and then stored without a payload.
+ * Checking every body here first would cost a full JSON parse per event for what is very rare.
+ */
+function payloadOf(item: Pending): string | null {
+  if (item.withoutPayload) return null;
+  return payloadJsonFor(item.event.body, item.event.headers['content-type'], { check: false });
+}
+
+function toNewEvent(item: Pending): NewEvent {
+  const { event } = item;
   return {
     source: event.source,
     eventId: event.eventId,
     eventType: event.eventType,
     headers: event.headers,
     body: event.body,
-    payloadJson: payloadJsonFor(event.body, event.headers['content-type']),
+    payloadJson: payloadOf(item),
     receivedAt: new Date(event.receivedAt),
   };
 }
@@ -72,7 +86,7 @@ export class BatchWriter {
 
   write(event: EventJob): Promise<WriteOutcome> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ event, resolve, reject });
+      this.pending.push({ event, withoutPayload: false, resolve, reject });
       this.pump();
     });
   }
@@ -117,8 +131,15 @@ export class BatchWriter {
         for (const item of batch) item.reject(unavailable);
         return;
       }
-      if (batch.length === 1) {
-        batch[0]?.reject(error);
+      const [only] = batch;
+      if (only !== undefined && batch.length === 1) {
+        if (isPayloadRefusal(error) && !only.withoutPayload && payloadOf(only) !== null) {
+          // The body claims to be JSON the database will not take: keep the event, minus the payload.
+          only.withoutPayload = true;
+          await this.commit(batch);
+          return;
+        }
+        only.reject(error);
         return;
       }
       // Find the event at fault: its neighbours must not fail with it.
@@ -138,40 +159,42 @@ export class BatchWriter {
     });
     const inserted = await insertEvents(
       tx,
-      fresh.map((index) => toNewEvent((batch[index] as Pending).event)),
+      fresh.map((index) => toNewEvent(batch[index] as Pending)),
     );
     for (const [position, index] of fresh.entries()) {
       const result = inserted[position];
       if (!result?.inserted || result.id === null) continue;
       outcomes[index] = 'stored';
-      await this.runHandler(tx, (batch[index] as Pending).event, result.id, false);
+      await this.runHandler(tx, batch[index] as Pending, result.id, false);
     }
     for (const [index, item] of batch.entries()) {
       if (!item.event.replay) continue;
-      outcomes[index] = await this.replay(tx, item.event);
+      outcomes[index] = await this.replay(tx, item);
     }
     return outcomes;
   }
 
   /** An explicit replay: the handler runs again and `processed_at` moves; a missing row is stored anew. */
-  private async replay(tx: TransactionSql, event: EventJob): Promise<WriteOutcome> {
+  private async replay(tx: TransactionSql, item: Pending): Promise<WriteOutcome> {
+    const { event } = item;
     const [row] = await tx<{ id: string }[]>`
       UPDATE webhook_events SET processed_at = now()
       WHERE source = ${event.source} AND event_id = ${event.eventId}
       RETURNING id`;
     if (row) {
-      await this.runHandler(tx, event, row.id, true);
+      await this.runHandler(tx, item, row.id, true);
       return 'replayed';
     }
-    const [stored] = await insertEvents(tx, [toNewEvent(event)]);
-    if (stored?.inserted && stored.id !== null) await this.runHandler(tx, event, stored.id, true);
+    const [stored] = await insertEvents(tx, [toNewEvent(item)]);
+    if (stored?.inserted && stored.id !== null) await this.runHandler(tx, item, stored.id, true);
     return 'stored';
   }
 
-  private async runHandler(tx: TransactionSql, event: EventJob, id: string, replay: boolean): Promise<void> {
+  private async runHandler(tx: TransactionSql, item: Pending, id: string, replay: boolean): Promise<void> {
+    const { event } = item;
     const handler = this.options.handlers?.get(event.source);
     if (!handler) return;
-    const payloadJson = payloadJsonFor(event.body, event.headers['content-type']);
+    const payloadJson = payloadOf(item);
     const handlerEvent: HandlerEvent = {
       id,
       source: event.source,
@@ -179,7 +202,7 @@ export class BatchWriter {
       eventType: event.eventType,
       headers: event.headers,
       body: event.body,
-      payload: payloadJson === null ? null : (JSON.parse(payloadJson) as unknown),
+      payload: parsePayload(payloadJson),
       receivedAt: new Date(event.receivedAt),
       replay,
     };
@@ -191,6 +214,16 @@ export class BatchWriter {
       if (isRetryableTxError(error) || isConnectionError(error)) throw error;
       throw new HandlerError(event.source, error);
     }
+  }
+}
+
+/** The handler sees what the database stored: the payload parsed, or null. */
+function parsePayload(json: string | null): unknown {
+  if (json === null) return null;
+  try {
+    return JSON.parse(json);
+  } catch {
+    return null;
   }
 }
 

@@ -94,6 +94,40 @@ describe('BatchWriter against real PostgreSQL', () => {
     expect(await countEvents(sql, 'poison')).toBe(10);
   });
 
+  it('stores a body the database refuses as JSON without a payload, and its neighbours with theirs', async () => {
+    const splits: number[] = [];
+    const writer = new BatchWriter({
+      sql,
+      maxBatchSize: 20,
+      maxConcurrentBatches: 1,
+      onCommit: (n) => splits.push(n),
+    });
+    const refused = [
+      event('refused', 'truncated', '{"id": "truncated", "amount": '),
+      event('refused', 'nul_escape', '{"text":"a\\u0000b"}'),
+      event('refused', 'lone_surrogate', '{"text":"\\ud800"}'),
+      // Valid JSON nested deeper than the server's stack allows.
+      event('refused', 'deep', `${'['.repeat(100_000)}${']'.repeat(100_000)}`),
+    ];
+    const good = Array.from({ length: 7 }, (_, i) => event('refused', `good_${i}`));
+    const first = writer.write(event('refused', 'first'));
+    const outcomes = await Promise.all(
+      [...good.slice(0, 3), ...refused, ...good.slice(3)].map((e) => writer.write(e)),
+    );
+    await first;
+    expect(outcomes.every((outcome) => outcome === 'stored')).toBe(true);
+    const rows = await sql<{ event_id: string; body: string; has_payload: boolean }[]>`
+      SELECT event_id, body, payload IS NOT NULL AS has_payload FROM webhook_events WHERE source = 'refused'`;
+    expect(rows).toHaveLength(12);
+    for (const row of rows) {
+      const sent = [...refused, ...good].find((e) => e.eventId === row.event_id);
+      if (sent) expect(row.body).toBe(sent.body);
+      expect(row.has_payload).toBe(!refused.some((e) => e.eventId === row.event_id));
+    }
+    // The batch was split to find them: more commits than batches.
+    expect(splits.length).toBeGreaterThan(2);
+  });
+
   it('runs a handler once per new event inside the storing transaction, and again on replay', async () => {
     await sql`INSERT INTO counters (name, n) VALUES ('paid', 0)`;
     const seen: string[] = [];

@@ -38,7 +38,12 @@ export {
   migrate,
   migrationsDirectory,
 } from './migrate.js';
-export { isJsonbCompatible, payloadJsonFor } from './payload-json.js';
+export {
+  isJsonbCompatible,
+  isPayloadRefusal,
+  type PayloadJsonOptions,
+  payloadJsonFor,
+} from './payload-json.js';
 export {
   type IsolationLevel,
   isRetryableTxError,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sql } from './client.js';
-import { isJsonbCompatible, payloadJsonFor } from './payload-json.js';
+import { isJsonbCompatible, isPayloadRefusal, payloadJsonFor } from './payload-json.js';
 import { TestDatabase } from './test-database.js';
 
 let database: TestDatabase;
@@ -13,6 +13,27 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await database?.drop();
+});
+
+describe('payloadJsonFor without the check', () => {
+  it('hands a JSON body back unparsed, and still checks the form fields it builds', () => {
+    expect(payloadJsonFor('{"a":', 'application/json', { check: false })).toBe('{"a":');
+    expect(payloadJsonFor('{"a":', 'application/json')).toBeNull();
+    expect(payloadJsonFor('plain', 'text/plain', { check: false })).toBeNull();
+    expect(payloadJsonFor('a=%00', 'application/x-www-form-urlencoded', { check: false })).toBeNull();
+  });
+});
+
+describe('isPayloadRefusal', () => {
+  it('knows data exceptions and stack exhaustion from other failures', () => {
+    expect(isPayloadRefusal({ code: '22P02' })).toBe(true);
+    expect(isPayloadRefusal({ code: '22P05' })).toBe(true);
+    expect(isPayloadRefusal({ code: '54001' })).toBe(true);
+    expect(isPayloadRefusal({ code: '40001' })).toBe(false);
+    expect(isPayloadRefusal({ code: '23505' })).toBe(false);
+    expect(isPayloadRefusal(new Error('x'))).toBe(false);
+    expect(isPayloadRefusal(null)).toBe(false);
+  });
 });
 
 describe('payloadJsonFor', () => {

@@ -16,6 +16,15 @@ const DIGIT_9 = 0x39;
 
 const JSON_NUMBER = /-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?/y;
 
+export interface PayloadJsonOptions {
+  /**
+   * `false` hands a JSON body back without checking it (the check costs a full parse), for a caller
+   * that lets the database judge it and stores the event without a payload should the database
+   * refuse it (see `isPayloadRefusal`). Default true.
+   */
+  readonly check?: boolean;
+}
+
 /**
  * The text to store in `payload` for a body, or null when there is none:
  * - a JSON body (a `json` / `+json` media type, or no content type and a body opening with `{` or
@@ -24,14 +33,30 @@ const JSON_NUMBER = /-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?/y;
  * - anything else: null.
  * The body is passed through as text so that the database parses numbers with full precision.
  */
-export function payloadJsonFor(body: string, contentType: string | undefined): string | null {
+export function payloadJsonFor(
+  body: string,
+  contentType: string | undefined,
+  options: PayloadJsonOptions = {},
+): string | null {
   const mediaType = (contentType?.split(';', 1)[0] ?? '').trim().toLowerCase();
   if (mediaType === 'application/x-www-form-urlencoded') return formFieldsJson(body);
   const isJson =
     mediaType === ''
       ? /^[ \t\n\r]*[[{]/.test(body)
       : mediaType.endsWith('/json') || mediaType.endsWith('+json');
-  return isJson && isJsonbCompatible(body) ? body : null;
+  if (!isJson) return null;
+  return options.check === false || isJsonbCompatible(body) ? body : null;
+}
+
+/**
+ * True when the database refused a statement's data rather than the statement: SQLSTATE class 22
+ * (data exception: JSON it cannot parse, a `\u0000` escape, a number out of range) or 54001
+ * (nesting deep enough to exhaust its stack). The same on PostgreSQL and CockroachDB.
+ */
+export function isPayloadRefusal(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return false;
+  const code = error.code;
+  return typeof code === 'string' && (code.startsWith('22') || code === '54001');
 }
 
 /**
