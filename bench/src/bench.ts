@@ -133,7 +133,10 @@ export async function runBench(options: RunBenchOptions): Promise<BenchReport> {
       ratios: Object.assign({}, ...outputs.map((output) => output.ratios)),
       targets: [...outputs.flatMap((output) => output.targets), ...ingestRssTarget(outputs)],
       cpu: Object.assign({}, ...outputs.map((output) => output.cpu)),
-      notes: [...ingestSettings.notes],
+      notes: [
+        ...ingestSettings.notes,
+        ...outputs.flatMap((output) => [output.e2e?.note, output.reference.naive_pair?.note]),
+      ].filter((note): note is string => note !== undefined),
     };
     await mkdir(path.dirname(options.outFile), { recursive: true });
     await writeFile(options.outFile, `${JSON.stringify(results, null, 2)}\n`);

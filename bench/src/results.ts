@@ -109,8 +109,10 @@ export interface PairFigures {
   sustained: boolean;
   ingest_peak_rss_mb: number | null;
   worker_peak_rss_mb: number | null;
-  /** Every window tried, the final one last. */
+  /** Every window tried, in order (warm-up left out). */
   trials: E2eTrial[];
+  /** Set when the figures are not those of a final window that held (see the text). */
+  note?: string;
 }
 
 export type E2eSection = PairFigures;
