@@ -33,6 +33,24 @@ describe('a bad setting stops an app at start with one line naming it', () => {
       /INLET_SOURCES: sources file .* does not exist/,
     ],
     [
+      'ingest',
+      'apps/ingest/dist/main.js',
+      { INLET_RATE_LIMIT: '1000/s' },
+      /^inlet ingest: INLET_RATE_LIMIT: must be JSON such as \{"points":1000,"durationSeconds":1\}$/,
+    ],
+    [
+      'ingest',
+      'apps/ingest/dist/main.js',
+      { INLET_TRUSTED_PROXIES: '10.0.0.0/8,lb.internal' },
+      /^inlet ingest: INLET_TRUSTED_PROXIES\[1\]: "lb\.internal" is not an IP address or CIDR range/,
+    ],
+    [
+      'ingest',
+      'apps/ingest/dist/main.js',
+      { INLET_MAX_BACKLOG: '-5' },
+      /^inlet ingest: INLET_MAX_BACKLOG: must be at least 1$/,
+    ],
+    [
       'worker',
       'apps/worker/dist/main.js',
       { WORKER_CONCURRENCY: '0' },
@@ -63,6 +81,22 @@ describe('a bad setting stops an app at start with one line naming it', () => {
     const lines = run.output().trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(expected);
+  });
+
+  it('stops at a literal secret when INLET_REQUIRE_ENV_SECRETS is on, naming the field and not the secret', async () => {
+    const literal = path.join(dir, 'literal.json');
+    await writeFile(
+      literal,
+      JSON.stringify({ sources: { pay: { provider: 'stripe', secrets: ['whsec_literal_in_file'] } } }),
+    );
+    const run = runNode('apps/ingest/dist/main.js', {
+      INLET_SOURCES: literal,
+      INLET_REQUIRE_ENV_SECRETS: 'true',
+    });
+    expect(await exited(run.child)).toBe(1);
+    expect(run.output().trim()).toBe(
+      `inlet ingest: ${literal}: sources.pay.secrets[0]: must be an env:NAME reference, not a literal secret (INLET_REQUIRE_ENV_SECRETS is on)`,
+    );
   });
 
   it('names the sources file and field', async () => {
