@@ -7,7 +7,11 @@ import { repoRoot } from './support.js';
 /** Metric names the apps register, read from their sources. */
 async function definedMetrics(): Promise<Set<string>> {
   const names = new Set<string>();
-  for (const file of ['apps/ingest/src/metrics.ts', 'apps/worker/src/metrics.ts']) {
+  for (const file of [
+    'apps/ingest/src/metrics.ts',
+    'apps/worker/src/metrics.ts',
+    'apps/dashboard/src/metrics.ts',
+  ]) {
     const text = await readFile(path.join(repoRoot, file), 'utf8');
     for (const [, name] of text.matchAll(/name: '(inlet_[a-z_]+)'/g)) if (name) names.add(name);
   }
@@ -39,6 +43,7 @@ describe('deploy/: alert rules and dashboard', async () => {
       'inlet_db_transaction_retries_total',
       'inlet_event_lag_seconds',
       'inlet_queue_depth',
+      'inlet_dashboard_requests_total',
     ]) {
       expect(defined.has(name), name).toBe(true);
     }
