@@ -1,4 +1,11 @@
 export { createDatabaseOn, createTestDatabase, type TestDatabase } from './database.js';
 export { testDatabaseServerUrl, testRedisUrl, uniqueName, uniqueQueue } from './names.js';
 export { type PostgresServer, startPostgresServer } from './postgres-server.js';
-export { exited, freePort, type RedisServer, startRedisServer, waitFor } from './processes.js';
+export {
+  exited,
+  freePort,
+  type RedisServer,
+  type RedisServerOptions,
+  startRedisServer,
+  waitFor,
+} from './processes.js';

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from './database.js';
@@ -24,6 +25,28 @@ describe('startRedisServer', () => {
       client.disconnect();
       await server.stop();
     }
+  });
+
+  it('with appendfsync always, keeps every acknowledged write across a SIGKILL', async () => {
+    const server = await startRedisServer({ appendfsync: 'always' });
+    const client = new Redis(server.url, {
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => 50,
+      lazyConnect: true,
+    });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      for (let i = 0; i < 100; i += 1) await client.rpush('acknowledged', String(i));
+      await server.kill();
+      await server.start();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await client.llen('acknowledged')).toBe(100);
+    } finally {
+      client.disconnect();
+      await server.stop();
+    }
+    expect(existsSync(server.dir)).toBe(false);
   });
 });
 

@@ -50,6 +50,8 @@ export function exited(child: ChildProcess): Promise<number | null> {
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
+  /** Its working directory: the append-only file lives here, and survives `kill()` and `start()`. */
+  readonly dir: string;
   /** Stops the server (SIGKILL: like a crash, nothing flushed). */
   kill(): Promise<void>;
   /** Starts it again on the same port. */
@@ -58,15 +60,60 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
+export interface RedisServerOptions {
+  /**
+   * Turns on the append-only file with this fsync policy (`always`: every write is on disk before
+   * Redis answers it), so data survives `kill()` and `start()`. Off by default: nothing persists.
+   */
+  readonly appendfsync?: 'always' | 'everysec' | 'no';
+}
+
+/**
+ * A redis-server that outlives the test process (vitest ends a worker with SIGTERM, where no exit
+ * handler runs) would linger on the machine: this watcher, in a session of its own, waits for this
+ * process to end and then kills the server named by its pid file and removes its directory.
+ */
+function startRedisWatchdog(dir: string, pidFile: string): ChildProcess {
+  const script = `parent=$1; dir=$2; pidfile=$3
+while kill -0 "$parent" 2>/dev/null; do sleep 1; done
+[ -f "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null
+rm -rf "$dir"`;
+  const watchdog = spawn('sh', ['-c', script, 'inlet-redis-watchdog', String(process.pid), dir, pidFile], {
+    cwd: dir,
+    detached: true,
+    stdio: 'ignore',
+  });
+  watchdog.once('error', () => {});
+  watchdog.unref();
+  return watchdog;
+}
+
 /** A redis-server of the test's own on a spare port, so a test may kill and restart it. */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), 'inlet-redis-'));
+  const pidFile = path.join(dir, 'redis.pid');
+  const persistence = options.appendfsync
+    ? ['--appendonly', 'yes', '--appendfsync', options.appendfsync]
+    : ['--appendonly', 'no'];
+  const watchdog = startRedisWatchdog(dir, pidFile);
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--pidfile',
+        pidFile,
+        '--save',
+        '',
+        ...persistence,
+      ],
       { stdio: 'ignore' },
     );
     child.once('error', () => {});
@@ -90,16 +137,25 @@ export async function startRedisServer(): Promise<RedisServer> {
     child = undefined;
     running.kill('SIGKILL');
     await exited(running);
+    // A stale pid could be another process's by the time the watchdog reads it.
+    await rm(pidFile, { force: true });
   };
-  await start();
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    kill,
-    start,
-    async stop() {
-      await kill();
-      await rm(dir, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    await kill();
+    if (watchdog.pid !== undefined && watchdog.exitCode === null) {
+      try {
+        process.kill(-watchdog.pid, 'SIGTERM'); // its process group: the shell and its `sleep`
+      } catch {
+        // already gone
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
   };
+  try {
+    await start();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { port, url: `redis://127.0.0.1:${port}`, dir, kill, start, stop };
 }
