@@ -56,6 +56,8 @@ export const portSchema = z.coerce
 /** Settings shared by the apps, with the contract's defaults. */
 export const commonEnv = {
   REDIS_URL: redisUrlSchema.default('redis://127.0.0.1:6379'),
+  /** Path of the CA that signs Redis's certificate; read and checked by `redisTlsFromEnv`. */
+  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
   INLET_QUEUE: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be letters, digits, "_", "." or "-"')
@@ -69,4 +71,6 @@ export const commonEnv = {
 
 export const databaseEnv = {
   DATABASE_URL: databaseUrlSchema.default('postgres://postgres@127.0.0.1:5432/inlet'),
+  /** Path of the CA that signs the database's certificate; read and checked by `databaseTlsFromEnv`. */
+  DATABASE_TLS_CA_FILE: z.string().min(1).optional(),
 };

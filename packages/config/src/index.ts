@@ -29,3 +29,14 @@ export {
   type Sources,
   sourceNameSchema,
 } from './sources.js';
+export {
+  type DatabaseTls,
+  databaseTlsFromEnv,
+  type RedisTls,
+  redisTlsFromEnv,
+  ServerTls,
+  type SslMode,
+  serverTlsEnv,
+  serverTlsFromEnv,
+  sslModes,
+} from './tls-settings.js';
