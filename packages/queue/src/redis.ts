@@ -2,11 +2,23 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 export type RedisRole = 'producer' | 'worker';
 
+export interface CreateRedisOptions extends RedisOptions {
+  /**
+   * PEM CA certificate(s) that sign Redis's certificate (REDIS_TLS_CA_FILE), trusted instead of the
+   * system's. Only with a `rediss://` URL.
+   */
+  tlsCa?: string | Buffer | undefined;
+}
+
 /**
  * A Redis connection for one role. Producers fail fast while Redis is away (no offline queue, so an
  * HTTP request is answered 503 instead of hanging); workers wait for Redis as long as it takes.
+ *
+ * A `rediss://` URL makes ioredis connect with TLS, verifying the certificate chain and that the
+ * certificate names the URL's host (Node's defaults, which `tlsCa` keeps).
  */
-export function createRedis(url: string, role: RedisRole, extra: RedisOptions = {}): Redis {
+export function createRedis(url: string, role: RedisRole, options: CreateRedisOptions = {}): Redis {
+  const { tlsCa, ...extra } = options;
   const common: RedisOptions = {
     connectionName: `inlet-${role}`,
     // Reconnect quickly at first, then every 2 s, forever.
@@ -17,5 +29,11 @@ export function createRedis(url: string, role: RedisRole, extra: RedisOptions = 
     role === 'producer'
       ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 5000 }
       : { maxRetriesPerRequest: null };
-  return new Redis(url, { ...common, ...byRole, ...extra });
+  let tls: RedisOptions = {};
+  if (tlsCa !== undefined) {
+    // Given redis://, ioredis would take a `tls` option as a request for TLS: refuse the mix-up.
+    if (!url.startsWith('rediss://')) throw new TypeError('a Redis TLS CA needs a rediss:// URL');
+    tls = { tls: { ...extra.tls, ca: tlsCa } };
+  }
+  return new Redis(url, { ...common, ...byRole, ...extra, ...tls });
 }

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { createRedis } from './redis.js';
+
+// Connecting over TLS to a real redis-server is test/tls.test.ts's job; these pin the options.
+describe('createRedis with TLS', () => {
+  it('connects with TLS for rediss://, trusting the CA it is given', () => {
+    const plain = createRedis('rediss://redis.internal:6380', 'producer', { lazyConnect: true });
+    // ioredis turns rediss:// into `tls: true`: Node's defaults verify the chain and the host.
+    expect(plain.options.tls).toBe(true);
+    const withCa = createRedis('rediss://redis.internal:6380', 'worker', { lazyConnect: true, tlsCa: 'PEM' });
+    expect(withCa.options.tls).toEqual({ ca: 'PEM' });
+    expect(withCa.options.host).toBe('redis.internal');
+    expect(withCa.options.maxRetriesPerRequest).toBeNull();
+    for (const client of [plain, withCa]) client.disconnect();
+  });
+
+  it('refuses a CA with a plain redis:// URL', () => {
+    expect(() =>
+      createRedis('redis://127.0.0.1:6379', 'producer', { lazyConnect: true, tlsCa: 'PEM' }),
+    ).toThrow(/rediss:\/\//);
+  });
+});
