@@ -19,8 +19,8 @@ export interface CreateSqlOptions {
   idle_timeout?: number;
   /** Seconds to wait for a connection (default 10). */
   connect_timeout?: number;
-  /** TLS settings, e.g. `{ ca }` from DATABASE_TLS_CA_FILE; without it the URL's `sslmode` decides. */
-  ssl?: postgres.Options<Record<string, postgres.PostgresType>>['ssl'];
+  /** TLS settings, from `sslOptionsFor(url, ca)`; without them the URL's `sslmode` decides. */
+  ssl?: postgres.Options<Record<string, postgres.PostgresType>>['ssl'] | undefined;
   /** Session settings sent when each connection opens (e.g. CockroachDB's `inject_retry_errors_enabled`). */
   session?: Readonly<Record<string, string>>;
 }

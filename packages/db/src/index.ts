@@ -52,3 +52,4 @@ export {
   type WithTransactionOptions,
   withTransaction,
 } from './retry.js';
+export { type SslOptions, sslOptionsFor } from './ssl-options.js';
