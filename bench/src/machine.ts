@@ -11,5 +11,7 @@ export function machineInfo(versions: { redis: string; postgres: string }): Mach
     platform: `${process.platform}-${process.arch}`,
     redis: versions.redis,
     postgres: versions.postgres,
+    // Other work on the machine moves every figure: say how busy it was when the run began.
+    load_average_at_start: os.loadavg().map((load) => Math.round(load * 100) / 100),
   };
 }

@@ -1,4 +1,5 @@
 // `npm run bench` runs this with REDIS_URL and DATABASE_URL; see options.ts for the flags.
+import os from 'node:os';
 import { ConfigError } from '@inlet/config';
 import { runBench } from './bench.js';
 import { BenchUsageError, parseBenchOptions, USAGE } from './options.js';
@@ -22,6 +23,13 @@ async function main(): Promise<number> {
       `${options.events.toLocaleString('en-US')} events per drain; ` +
       `Redis ${options.redisUrl}, PostgreSQL ${new URL(options.databaseUrl).host}`,
   );
+  const [load] = os.loadavg();
+  const cores = os.availableParallelism();
+  if (load !== undefined && load > cores / 2) {
+    say(
+      `bench: the machine is busy (load average ${load.toFixed(1)} on ${cores} cores): figures will be low and noisy`,
+    );
+  }
   const { results, rows } = await runBench({
     ...options,
     log: (message) => say(`bench: ${message}`),

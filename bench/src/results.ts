@@ -41,6 +41,8 @@ export interface MachineInfo {
   platform: string;
   redis: string;
   postgres: string;
+  /** 1, 5 and 15 minute load averages when the run began (0 where the platform has none). */
+  load_average_at_start: number[];
 }
 
 export interface HttpFigures {

@@ -15,7 +15,7 @@ export const defaultWorkerScript = path.resolve(packageRoot, '..', 'apps', 'work
 export const NOOP_CONCURRENCY = 100;
 export const NAIVE_CONCURRENCY = 50;
 
-/** Settings tried beside the defaults (concurrency 300, batch 300): smaller group commits. */
+/** Settings tried beside the worker's defaults: smaller group commits. */
 export const defaultWorkerVariants: readonly { name: string; settings: WorkerSettings }[] = [
   { name: 'concurrency 100, batch 100', settings: { WORKER_CONCURRENCY: '100', WORKER_BATCH_SIZE: '100' } },
 ];
