@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { boundBy, CpuMeter, parseMachineCpu, parseProcStat, processCpu, selfCpu } from './cpu-meter.js';
+import {
+  boundBy,
+  CpuMeter,
+  cpuCeiling,
+  parseMachineCpu,
+  parseProcStat,
+  processCpu,
+  selfCpu,
+} from './cpu-meter.js';
 
 describe('parseProcStat', () => {
   it('reads the times after a command name that holds spaces and parentheses', () => {
@@ -47,6 +55,21 @@ describe('boundBy', () => {
   it('says when nothing is saturated', () => {
     const line = boundBy({ machine_busy_share: 0.3, processes: { worker: usage(0.2) }, others: null });
     expect(line).toMatch(/^no process saturated/);
+  });
+});
+
+describe('cpuCeiling', () => {
+  const usage = (micros: number | null) => ({ cpu_us_per_event: micros, cores: 1, share: 0.5 });
+
+  it('shares the cores among the CPU every event needs', () => {
+    const processes = { ingest: usage(200), redis: usage(100), postgres: usage(100), gone: null };
+    expect(cpuCeiling(processes, 2, new Set())).toBe(5000);
+  });
+
+  it('holds a single-threaded process to one core', () => {
+    const processes = { ingest: usage(400), redis: usage(100) };
+    expect(cpuCeiling(processes, 4, new Set(['ingest', 'redis']))).toBe(2500);
+    expect(cpuCeiling({ gone: null }, 2, new Set())).toBeNull();
   });
 });
 

@@ -175,6 +175,12 @@ export interface PhaseCpu {
   processes: Record<string, ProcessCpu | null>;
   /** Busy time of the machine outside the processes above (other users, the kernel): null without /proc/stat. */
   others: ProcessCpu | null;
+  /**
+   * Events per second the measured processes' CPU per event would allow if they had the machine to
+   * themselves: all cores over their summed µs per event, and no single-threaded one past one core.
+   * Less noisy than the figure itself on a shared machine; optimistic, as it ignores waiting.
+   */
+  cpu_ceiling_per_s: number | null;
   /** One line: what the figure is bound by, as far as CPU shows it. */
   bound_by: string;
 }
@@ -208,6 +214,24 @@ export function boundBy(
     return `${busiest.name}'s main thread (${busiest.cores.toFixed(2)} cores; ${listing})`;
   }
   return `no process saturated, waiting on round trips or paced (busiest ${busiest.name} at ${busiest.cores.toFixed(2)} cores; ${listing})`;
+}
+
+/** See `PhaseCpu.cpu_ceiling_per_s`. */
+export function cpuCeiling(
+  processes: Readonly<Record<string, ProcessCpu | null>>,
+  cores: number,
+  singleThreaded: ReadonlySet<string>,
+): number | null {
+  let total = 0;
+  let ceiling = Number.POSITIVE_INFINITY;
+  for (const [name, usage] of Object.entries(processes)) {
+    const micros = usage?.cpu_us_per_event;
+    if (micros === null || micros === undefined || micros <= 0) continue;
+    total += micros;
+    if (singleThreaded.has(name)) ceiling = Math.min(ceiling, 1_000_000 / micros);
+  }
+  if (total === 0) return null;
+  return Math.round(Math.min(ceiling, (cores * 1_000_000) / total));
 }
 
 interface Reading {
@@ -267,6 +291,7 @@ export class CpuMeter {
         others = usage(Math.max(busy * MICROS_PER_TICK - accounted, 0));
       }
     }
+    const singleThreaded = new Set(this.sources.filter((s) => s.singleThreaded).map((s) => s.name));
     const split = {
       window_s: Math.round(seconds * 100) / 100,
       events,
@@ -274,8 +299,8 @@ export class CpuMeter {
       machine_busy_share: machineBusyShare,
       processes,
       others,
+      cpu_ceiling_per_s: cpuCeiling(processes, cores, singleThreaded),
     };
-    const singleThreaded = new Set(this.sources.filter((s) => s.singleThreaded).map((s) => s.name));
     return { ...split, bound_by: boundBy(split, singleThreaded) };
   }
 }

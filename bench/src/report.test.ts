@@ -21,6 +21,7 @@ const cpu: PhaseCpu = {
   machine_busy_share: 0.98,
   processes: { ingest: { cpu_us_per_event: 80, cores: 0.99, share: 0.495 }, postgres: null },
   others: { cpu_us_per_event: 5, cores: 0.1, share: 0.05 },
+  cpu_ceiling_per_s: 12500,
   bound_by: 'machine CPU saturated',
 };
 

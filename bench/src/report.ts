@@ -62,7 +62,9 @@ export function formatCpu(rows: readonly TableRow[], cpu: Readonly<Record<string
     if (phase.others) cells.push(`others ${percent(phase.others.share)}`);
     const busy =
       phase.machine_busy_share === null ? '' : ` (machine ${percent(phase.machine_busy_share)} busy)`;
-    lines.push(`  ${row.phase}: ${cells.join(' | ')}${busy}`);
+    const ceiling =
+      phase.cpu_ceiling_per_s === null ? '' : `; CPU alone allows ~${rate(phase.cpu_ceiling_per_s)}/s`;
+    lines.push(`  ${row.phase}: ${cells.join(' | ')}${busy}${ceiling}`);
     lines.push(`    bound by ${phase.bound_by}`);
   }
   return lines.join('\n');
