@@ -1,6 +1,12 @@
+export {
+  type CertificatePair,
+  createTestCertificates,
+  opensslAvailable,
+  type TestCertificates,
+} from './certificates.js';
 export { createDatabaseOn, createTestDatabase, type TestDatabase } from './database.js';
 export { testDatabaseServerUrl, testRedisUrl, uniqueName, uniqueQueue } from './names.js';
-export { type PostgresServer, startPostgresServer } from './postgres-server.js';
+export { type PostgresServer, type PostgresServerOptions, startPostgresServer } from './postgres-server.js';
 export {
   exited,
   freePort,

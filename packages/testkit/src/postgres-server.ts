@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -20,6 +20,17 @@ export interface PostgresServer {
   pause(): Promise<void>;
   /** Starts it again on the same port and data, and waits until it accepts connections. */
   resume(): Promise<void>;
+}
+
+export interface PostgresServerOptions {
+  /** More server settings, each passed as `-c name=value`. */
+  readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * Serves TLS with this certificate and key (PEM files, copied for the server to own) and refuses
+   * unencrypted TCP connections (pg_hba `hostssl` lines only), so a client that connects at all
+   * connected over TLS. `url` carries no sslmode: the test says how strict a client is.
+   */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
 }
 
 const isRoot = process.getuid?.() === 0;
@@ -124,13 +135,21 @@ function stopWatchdog(watchdog: ChildProcess): void {
  * A PostgreSQL server of the test's own on a spare port, its data in a temporary directory, so a
  * test may take it down and bring it back. initdb makes this take a couple of seconds.
  */
-export async function startPostgresServer(): Promise<PostgresServer> {
+export async function startPostgresServer(options: PostgresServerOptions = {}): Promise<PostgresServer> {
   const bin = postgresBinDir();
   const port = await freePort();
   const base = await mkdtemp(path.join(tmpdir(), 'inlet-postgres-'));
   const dataDir = path.join(base, 'data');
   const socketDir = path.join(base, 'socket');
   const logFile = path.join(base, 'postgres.log');
+  const settings: Record<string, string> = { ...options.settings };
+  if (options.tls) {
+    Object.assign(settings, {
+      ssl: 'on',
+      ssl_cert_file: path.join(base, 'server.crt'),
+      ssl_key_file: path.join(base, 'server.key'),
+    });
+  }
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const pgCtl = path.join(bin, 'pg_ctl');
 
@@ -147,7 +166,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
 
   const start = async () => {
     if (await isUp()) return;
-    const options = [
+    const serverOptions = [
       `-p ${port}`,
       `-k ${shellQuote(socketDir)}`,
       '-c listen_addresses=127.0.0.1',
@@ -156,13 +175,20 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       // the last commits, which a test would take for a bug of the code under test.
       '-c fsync=off',
       '-c full_page_writes=off',
+      ...Object.entries(settings).map(([name, value]) => `-c ${shellQuote(`${name}=${value}`)}`),
     ].join(' ');
     try {
-      await run(pgCtl, ['start', '-w', '-t', '60', '-D', dataDir, '-l', logFile, '-o', options], base);
+      await run(pgCtl, ['start', '-w', '-t', '60', '-D', dataDir, '-l', logFile, '-o', serverOptions], base);
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- ${logFile} ---\n${await logTail()}`);
     }
-    const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+    // With `tls`, plain connections are refused: this probe encrypts without verifying.
+    const sql = postgres(url, {
+      max: 1,
+      connect_timeout: 2,
+      onnotice: () => {},
+      ...(options.tls ? { ssl: 'require' as const } : {}),
+    });
     try {
       await waitFor(
         async () => (await sql`select 1 as one`)[0]?.one === 1,
@@ -192,6 +218,12 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   try {
     await chmod(base, 0o755);
     await mkdir(socketDir);
+    if (options.tls) {
+      // PostgreSQL reads a key only when its own user owns it with mode 0600 (chowned below).
+      await copyFile(options.tls.certFile, path.join(base, 'server.crt'));
+      await copyFile(options.tls.keyFile, path.join(base, 'server.key'));
+      await chmod(path.join(base, 'server.key'), 0o600);
+    }
     if (isRoot) {
       // Plainly, not through `command`: chown runs as root.
       await new Promise<void>((resolve, reject) =>
@@ -208,6 +240,13 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'],
       base,
     );
+    if (options.tls) {
+      // Overwritten in place, so the file keeps the owner initdb gave it.
+      await writeFile(
+        path.join(dataDir, 'pg_hba.conf'),
+        'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n',
+      );
+    }
     await start();
   } catch (error) {
     await shutdown('immediate').catch(() => {});

@@ -66,6 +66,11 @@ export interface RedisServerOptions {
    * Redis answers it), so data survives `kill()` and `start()`. Off by default: nothing persists.
    */
   readonly appendfsync?: 'always' | 'everysec' | 'no';
+  /**
+   * Serves TLS only, on the port, with this certificate and key (PEM files): `url` is then
+   * `rediss://127.0.0.1:PORT`. Clients are not asked for certificates.
+   */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
 }
 
 /**
@@ -88,7 +93,10 @@ rm -rf "$dir"`;
   return watchdog;
 }
 
-/** A redis-server of the test's own on a spare port, so a test may kill and restart it. */
+/**
+ * A redis-server of the test's own on a spare port, so a test may kill and restart it. When it will
+ * not start (such as a build without TLS, given `tls`), the error holds what it said.
+ */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), 'inlet-redis-'));
@@ -96,28 +104,42 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const persistence = options.appendfsync
     ? ['--appendonly', 'yes', '--appendfsync', options.appendfsync]
     : ['--appendonly', 'no'];
+  const { tls } = options;
+  const listen = tls
+    ? [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        tls.certFile,
+        '--tls-key-file',
+        tls.keyFile,
+      ].concat(['--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no'])
+    : ['--port', String(port)];
   const watchdog = startRedisWatchdog(dir, pidFile);
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn(
+    const running = spawn(
       'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--pidfile',
-        pidFile,
-        '--save',
-        '',
-        ...persistence,
-      ],
-      { stdio: 'ignore' },
+      [...listen, '--bind', '127.0.0.1', '--dir', dir, '--pidfile', pidFile, '--save', '', ...persistence],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    child.once('error', () => {});
-    await waitFor(
+    child = running;
+    let said = '';
+    const keep = (chunk: Buffer) => {
+      if (said.length < 10_000) said += chunk.toString();
+    };
+    running.stdout?.on('data', keep);
+    running.stderr?.on('data', keep);
+    running.once('error', (error) => {
+      said += String(error);
+    });
+    // 'close', not 'exit': by then everything it printed has been read.
+    const exitedEarly = new Promise<never>((_resolve, reject) =>
+      running.once('close', () => reject(new Error(`redis-server exited at start: ${said.trim()}`))),
+    );
+    const listening = waitFor(
       () =>
         new Promise<boolean>((resolve) => {
           const socket = connect(port, '127.0.0.1');
@@ -130,6 +152,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       10_000,
       `redis-server on port ${port}`,
     );
+    await Promise.race([listening, exitedEarly]);
   };
   const kill = async () => {
     if (!child) return;
@@ -157,5 +180,5 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     await stop();
     throw error;
   }
-  return { port, url: `redis://127.0.0.1:${port}`, dir, kill, start, stop };
+  return { port, url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`, dir, kill, start, stop };
 }
