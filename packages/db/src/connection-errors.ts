@@ -17,17 +17,35 @@ const CONNECTION_CODES = new Set([
   '57P02',
   '57P03',
   '53300',
+  // TLS: the server's certificate does not verify (wrong CA, wrong name, expired) or the handshake
+  // fails. Like an outage, a fix of the server or the settings lets the same work succeed.
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 /**
- * True when an error says the database is away (connection refused, dropped, shutting down)
- * rather than that the statement or its data is wrong: such work should wait and try again,
- * however long the outage lasts. SQLSTATE class 08 is "connection exception".
+ * True when an error says the database is away (connection refused, dropped, shutting down, its
+ * certificate refused) rather than that the statement or its data is wrong: such work should wait
+ * and try again, however long the outage lasts. SQLSTATE class 08 is "connection exception".
  */
 export function isConnectionError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-  if (code !== undefined && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
+  if (
+    code !== undefined &&
+    (CONNECTION_CODES.has(code) || code.startsWith('08') || code.startsWith('ERR_SSL_'))
+  ) {
+    return true;
+  }
   const cause = 'cause' in error ? error.cause : undefined;
   return cause !== undefined && cause !== error && isConnectionError(cause);
 }
