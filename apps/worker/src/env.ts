@@ -1,4 +1,12 @@
-import { booleanFromEnv, commonEnv, databaseEnv, parseEnv, portSchema } from '@inlet/config';
+import {
+  booleanFromEnv,
+  commonEnv,
+  databaseEnv,
+  databaseTlsFromEnv,
+  parseEnv,
+  portSchema,
+  redisTlsFromEnv,
+} from '@inlet/config';
 import { z } from 'zod';
 
 const wholeNumber = (min: number, max: number) => {
@@ -25,7 +33,9 @@ export const workerEnvShape = {
   INLET_DB_INJECT_RETRY_ERRORS: booleanFromEnv.default(false),
 };
 
+/** The settings, with the CA files read (once, here). */
 export function parseWorkerEnv(env: Readonly<Record<string, string | undefined>> = process.env) {
-  return parseEnv(workerEnvShape, env);
+  const parsed = parseEnv(workerEnvShape, env);
+  return { ...parsed, redisTls: redisTlsFromEnv(parsed), databaseTls: databaseTlsFromEnv(parsed) };
 }
 export type WorkerEnv = ReturnType<typeof parseWorkerEnv>;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { ConfigError, loadSources, type Sources } from '@inlet/config';
-import { createSql } from '@inlet/db';
+import { createSql, sslOptionsFor } from '@inlet/db';
 import { createEventQueue, createRedis } from '@inlet/queue';
 import { pino } from 'pino';
 import { parseWorkerEnv } from './env.js';
@@ -24,10 +24,18 @@ async function main(): Promise<void> {
 
   const sql = createSql(env.DATABASE_URL, {
     max: Math.max(2, env.WORKER_BATCH_CONCURRENCY + 1),
+    ssl: sslOptionsFor(env.DATABASE_URL, env.databaseTls?.ca),
     ...(env.INLET_DB_INJECT_RETRY_ERRORS ? { session: { inject_retry_errors_enabled: 'true' } } : {}),
   });
-  const connection = createRedis(env.REDIS_URL, 'worker');
-  connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  // Jobs wait for the database either way; this says at once why it cannot be reached, such as a
+  // certificate that does not verify, rather than when the first event arrives.
+  sql`select 1`.catch((error: NodeJS.ErrnoException) =>
+    logger.error({ err: error.message, code: error.code }, 'database unreachable'),
+  );
+  const connection = createRedis(env.REDIS_URL, 'worker', { tlsCa: env.redisTls?.ca });
+  connection.on('error', (error: NodeJS.ErrnoException) =>
+    logger.warn({ err: error.message, code: error.code }, 'redis connection error'),
+  );
   const names = { name: env.INLET_QUEUE, prefix: env.INLET_QUEUE_PREFIX };
   const queue = createEventQueue(connection, names);
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
