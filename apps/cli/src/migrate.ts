@@ -1,11 +1,13 @@
-import { databaseEnv, parseEnv } from '@inlet/config';
-import { createDatabaseIfMissing, createSql, migrate } from '@inlet/db';
+import { databaseEnv, databaseTlsFromEnv, parseEnv } from '@inlet/config';
+import { createDatabaseIfMissing, createSql, migrate, sslOptionsFor } from '@inlet/db';
 
 /** Creates the database if it is missing, then applies pending migrations. */
 export async function runMigrate(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
-  const { DATABASE_URL } = parseEnv(databaseEnv, env);
-  const created = await createDatabaseIfMissing(DATABASE_URL);
-  const sql = createSql(DATABASE_URL, { max: 1 });
+  const settings = parseEnv(databaseEnv, env);
+  const { DATABASE_URL } = settings;
+  const ssl = sslOptionsFor(DATABASE_URL, databaseTlsFromEnv(settings)?.ca);
+  const created = await createDatabaseIfMissing(DATABASE_URL, { ssl });
+  const sql = createSql(DATABASE_URL, { max: 1, ssl });
   try {
     const applied = await migrate(sql);
     const name = new URL(DATABASE_URL).pathname.slice(1);

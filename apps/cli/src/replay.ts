@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { commonEnv, databaseEnv, parseEnv } from '@inlet/config';
-import { createSql, type Sql } from '@inlet/db';
+import { commonEnv, databaseEnv, databaseTlsFromEnv, parseEnv, redisTlsFromEnv } from '@inlet/config';
+import { createSql, type Sql, type SslOptions, sslOptionsFor } from '@inlet/db';
 import { createEventQueue, createRedis } from '@inlet/queue';
 import { parseTime, ReplayError, replayEvent, replayEvents, retryFailed } from '@inlet/replay';
 import { CliError } from './cli-error.js';
@@ -20,7 +20,8 @@ Options:
   --failed           move every failed job back to waiting, with its attempts reset
   --batch-size N     rows or jobs per round trip (default 500)
 
-Environment: DATABASE_URL, REDIS_URL, INLET_QUEUE, INLET_QUEUE_PREFIX.`;
+Environment: DATABASE_URL, REDIS_URL, INLET_QUEUE, INLET_QUEUE_PREFIX, DATABASE_TLS_CA_FILE,
+REDIS_TLS_CA_FILE.`;
 
 type Request =
   | { readonly mode: 'id'; readonly id: string }
@@ -40,9 +41,15 @@ const replayOptions = {
 export async function replay(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const { request, batchSize } = readArguments(argv);
   const settings = parseEnv({ ...commonEnv, ...databaseEnv }, env);
+  const redisTls = redisTlsFromEnv(settings);
+  const database = {
+    url: settings.DATABASE_URL,
+    ssl: sslOptionsFor(settings.DATABASE_URL, databaseTlsFromEnv(settings)?.ca),
+  };
   const batch = batchSize === undefined ? {} : { batchSize };
 
   const connection = createRedis(settings.REDIS_URL, 'producer', {
+    tlsCa: redisTls?.ca,
     // A command line gives up instead of waiting for Redis forever.
     retryStrategy: (times) => (times > 3 ? null : 200 * times),
   });
@@ -62,12 +69,12 @@ export async function replay(argv: string[], env: NodeJS.ProcessEnv = process.en
     });
     switch (request.mode) {
       case 'id': {
-        const done = await withSql(settings.DATABASE_URL, (sql) => replayEvent({ sql, queue }, request.id));
+        const done = await withSql(database, (sql) => replayEvent({ sql, queue }, request.id));
         return `replayed event ${request.id} (${done.source}/${done.eventId}) as job ${done.jobId}`;
       }
       case 'range': {
         const { source, since, until } = request;
-        const { enqueued } = await withSql(settings.DATABASE_URL, (sql) =>
+        const { enqueued } = await withSql(database, (sql) =>
           replayEvents(
             { sql, queue },
             { source, since, ...(until === undefined ? {} : { until }), ...batch },
@@ -88,8 +95,11 @@ export async function replay(argv: string[], env: NodeJS.ProcessEnv = process.en
   }
 }
 
-async function withSql<T>(url: string, use: (sql: Sql) => Promise<T>): Promise<T> {
-  const sql = createSql(url, { max: 1, application_name: 'inlet-cli' });
+async function withSql<T>(
+  database: { url: string; ssl: SslOptions | undefined },
+  use: (sql: Sql) => Promise<T>,
+): Promise<T> {
+  const sql = createSql(database.url, { max: 1, application_name: 'inlet-cli', ssl: database.ssl });
   try {
     return await use(sql);
   } finally {
