@@ -73,6 +73,27 @@ describe('parseDashboardEnv', () => {
     );
   });
 
+  it('serves plain HTTP unless given a certificate and key, and wants both', () => {
+    expect(parseDashboardEnv({ DASHBOARD_PASSWORD: 'pw' })).toMatchObject({
+      serverTls: undefined,
+      redisTls: undefined,
+      databaseTls: undefined,
+    });
+    expect(refusal({ DASHBOARD_PASSWORD: 'pw', TLS_CERT_FILE: '/etc/inlet/cert.pem' }).message).toBe(
+      'TLS_KEY_FILE: is required when TLS_CERT_FILE is set',
+    );
+    expect(refusal({ DASHBOARD_PASSWORD: 'pw', REDIS_TLS_CA_FILE: '/etc/inlet/redis-ca.pem' }).field).toBe(
+      'REDIS_TLS_CA_FILE',
+    );
+    expect(
+      refusal({
+        DASHBOARD_PASSWORD: 'pw',
+        DATABASE_URL: 'postgres://db/inlet?sslmode=disable',
+        DATABASE_TLS_CA_FILE: '/etc/inlet/db-ca.pem',
+      }).field,
+    ).toBe('DATABASE_TLS_CA_FILE');
+  });
+
   it('turns the ingest metrics panel off with INLET_INGEST_METRICS_URL=off', () => {
     expect(
       ingestMetricsUrlFromEnv(

@@ -1,4 +1,14 @@
-import { ConfigError, commonEnv, databaseEnv, parseEnv, portSchema } from '@inlet/config';
+import {
+  ConfigError,
+  commonEnv,
+  databaseEnv,
+  databaseTlsFromEnv,
+  parseEnv,
+  portSchema,
+  redisTlsFromEnv,
+  serverTlsEnv,
+  serverTlsFromEnv,
+} from '@inlet/config';
 import { z } from 'zod';
 import type { DashboardUser } from './auth.js';
 
@@ -16,6 +26,7 @@ const passwordSchema = z
 export const dashboardEnvShape = {
   ...commonEnv,
   ...databaseEnv,
+  ...serverTlsEnv,
   DASHBOARD_PORT: portSchema.default(8081),
   DASHBOARD_USER: userNameSchema.default('admin'),
   DASHBOARD_PASSWORD: passwordSchema,
@@ -52,7 +63,13 @@ export function parseDashboardEnv(env: Readonly<Record<string, string | undefine
   if (readonlyUser !== undefined && readonlyUser === parsed.DASHBOARD_USER) {
     throw new ConfigError('DASHBOARD_READONLY_USER', 'must differ from DASHBOARD_USER');
   }
-  return parsed;
+  // The certificate and CA files are read here, once.
+  return {
+    ...parsed,
+    redisTls: redisTlsFromEnv(parsed),
+    databaseTls: databaseTlsFromEnv(parsed),
+    serverTls: serverTlsFromEnv(parsed),
+  };
 }
 
 /** The logins the environment configures: the operator, and the look-only user when set. */

@@ -1,6 +1,7 @@
+import { createServer as createHttpsServer } from 'node:https';
 import { serve } from '@hono/node-server';
 import { ConfigError } from '@inlet/config';
-import { createSql } from '@inlet/db';
+import { createSql, sslOptionsFor } from '@inlet/db';
 import { createEventQueue, createRedis } from '@inlet/queue';
 import { pino } from 'pino';
 import { createApp } from './app.js';
@@ -9,10 +10,16 @@ import { ingestMetricsUrlFromEnv, parseDashboardEnv, usersFromEnv } from './env.
 async function main(): Promise<void> {
   const env = parseDashboardEnv();
   const logger = pino({ level: env.LOG_LEVEL, base: { app: 'dashboard' } });
-  const sql = createSql(env.DATABASE_URL, { max: 5, application_name: 'inlet-dashboard' });
+  const sql = createSql(env.DATABASE_URL, {
+    max: 5,
+    application_name: 'inlet-dashboard',
+    ssl: sslOptionsFor(env.DATABASE_URL, env.databaseTls?.ca),
+  });
   // Producer settings: a page asking Redis while it is away fails fast instead of hanging.
-  const redis = createRedis(env.REDIS_URL, 'producer');
-  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const redis = createRedis(env.REDIS_URL, 'producer', { tlsCa: env.redisTls?.ca });
+  redis.on('error', (error: NodeJS.ErrnoException) =>
+    logger.warn({ err: error.message, code: error.code }, 'redis connection error'),
+  );
   const queue = createEventQueue(redis, { name: env.INLET_QUEUE, prefix: env.INLET_QUEUE_PREFIX });
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
   const app = createApp({
@@ -24,9 +31,22 @@ async function main(): Promise<void> {
     ingestMetricsUrl: ingestMetricsUrlFromEnv(env),
   });
 
-  const server = serve({ fetch: app.fetch, port: env.DASHBOARD_PORT }, (info) => {
+  const { serverTls } = env;
+  // Basic auth sends the password with every request: with a certificate, only over HTTPS.
+  const listen = serverTls
+    ? {
+        createServer: createHttpsServer,
+        serverOptions: { cert: serverTls.cert, key: serverTls.key },
+      }
+    : {};
+  const server = serve({ fetch: app.fetch, port: env.DASHBOARD_PORT, ...listen }, (info) => {
     logger.info(
-      { port: info.port, queue: env.INLET_QUEUE, readonlyUser: env.DASHBOARD_READONLY_USER !== undefined },
+      {
+        port: info.port,
+        https: serverTls !== undefined,
+        queue: env.INLET_QUEUE,
+        readonlyUser: env.DASHBOARD_READONLY_USER !== undefined,
+      },
       'dashboard listening',
     );
   });
