@@ -94,11 +94,15 @@ describe('chaos: a worker is SIGKILLed mid-load', () => {
       await runScenario(stack, {
         name: 'worker-sigkill',
         async chaos(stack) {
-          // Preferably with jobs in flight, so some must come back from a dead worker's locks.
-          await waitFor(async () => ((await stack.queueState()).counts.active ?? 0) > 0, 5000).catch(
-            () => {},
-          );
-          await stack.workers[0]?.stop('SIGKILL');
+          // Hold the workers' inserts back for a moment (a slow database), so that both have jobs in
+          // flight, an open transaction included, when one dies: those must come back from its locks.
+          await stack.db.sql.begin(async (tx) => {
+            await tx`LOCK TABLE webhook_events IN EXCLUSIVE MODE`;
+            await waitFor(async () => ((await stack.queueState()).counts.active ?? 0) >= 20, 10_000).catch(
+              () => {},
+            );
+            await stack.workers[0]?.stop('SIGKILL');
+          });
           await stack.startWorker();
         },
       });
