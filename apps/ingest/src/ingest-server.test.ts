@@ -1,14 +1,16 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { parseSources } from '@inlet/config';
 import { createEventQueue, createRedis, EventProducer } from '@inlet/queue';
 import { createMemoryNonceStore } from '@inlet/signatures';
-import { testRedisUrl, uniqueQueue } from '@inlet/testkit';
+import { createTestCertificates, type TestCertificates, testRedisUrl, uniqueQueue } from '@inlet/testkit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.js';
-import { createIngestServer, ingestServerOptions } from './ingest-server.js';
+import { createIngestServer, type IngestServer, ingestServerOptions } from './ingest-server.js';
 
 /** Sends raw bytes and reads until the server closes the connection. */
 function raw(port: number, request: string): Promise<string> {
@@ -108,5 +110,66 @@ describe('createIngestServer', () => {
     );
     expect(answer.status).toBe(400);
     expect(answer.body).toEqual({ error: { code: 'bad_request', message: expect.any(String) } });
+  });
+});
+
+describe('createIngestServer with a certificate', () => {
+  const connection = createRedis(testRedisUrl(), 'producer');
+  const producer = new EventProducer(createEventQueue(connection, uniqueQueue()), connection);
+  const app = createApp({
+    sources: parseSources({ sources: { gh: { provider: 'github', secrets: ['s'] } } }),
+    producer,
+    nonces: createMemoryNonceStore(),
+    logger: pino({ level: 'silent' }),
+  });
+  let certs: TestCertificates | undefined;
+  let server: IngestServer | undefined;
+  let port = 0;
+  let ca = '';
+  beforeAll(async () => {
+    certs = await createTestCertificates();
+    ca = readFileSync(certs.caFile, 'utf8');
+    server = createIngestServer(app.fetch, {
+      cert: readFileSync(certs.server.certFile, 'utf8'),
+      key: readFileSync(certs.server.keyFile, 'utf8'),
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    server?.close();
+    await producer.close();
+    await certs?.remove();
+  });
+
+  /** Sends raw bytes over TLS (trusting the test CA) and reads until the server closes. */
+  const rawTls = (request: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connectTls({ host: '127.0.0.1', port, ca }, () => socket.write(request));
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => {
+        answer += chunk.toString('latin1');
+      });
+      socket.on('close', () => resolve(answer));
+      socket.on('error', reject);
+    });
+
+  it('serves HTTPS with the same bounds, refusals answered in JSON', async () => {
+    expect(server?.headersTimeout).toBe(ingestServerOptions.headersTimeout);
+    expect(server?.requestTimeout).toBe(ingestServerOptions.requestTimeout);
+    expect(server?.maxHeadersCount).toBe(100);
+    const tooBig = parsed(
+      await rawTls(`POST /webhooks/gh HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+    );
+    expect(tooBig.status).toBe(431);
+    expect(tooBig.body).toEqual({ error: { code: 'headers_too_large', message: expect.any(String) } });
+    const health = await rawTls('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    expect(health).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('refuses plain HTTP on the TLS port', async () => {
+    const answer = await raw(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(answer).not.toMatch(/^HTTP\/1\.1 200/);
   });
 });

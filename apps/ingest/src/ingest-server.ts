@@ -1,4 +1,5 @@
 import { createServer, type Server, type ServerOptions, STATUS_CODES } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import { errorBody, IngestError, statusFor } from './errors.js';
@@ -24,6 +25,12 @@ export const ingestServerOptions = {
    */
   requireHostHeader: false,
 } as const satisfies ServerOptions;
+
+/**
+ * A TLS handshake must finish within 10 s, like the headers after it (Node's default allows 120 s
+ * of a connection that has not said a word of HTTP yet).
+ */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Headers past this count are dropped by Node's parser rather than kept in memory. */
 const MAX_HEADERS_COUNT = 100;
@@ -78,15 +85,24 @@ function malformedRequestResponse(error: unknown): Response {
   });
 }
 
+export type IngestServer = Server | HttpsServer;
+
 /**
  * The HTTP server for an app's `fetch`, with the bounds above, and every refusal (its own, the
- * parser's, the adapter's) answered with the contract's JSON error body. Not listening yet.
+ * parser's, the adapter's) answered with the contract's JSON error body. Not listening yet. Given
+ * a certificate and key (PEM), it serves HTTPS with the same bounds.
  */
-export function createIngestServer(fetch: Parameters<typeof getRequestListener>[0]): Server {
-  const server = createServer(
-    ingestServerOptions,
-    getRequestListener(fetch, { errorHandler: malformedRequestResponse }),
-  );
+export function createIngestServer(
+  fetch: Parameters<typeof getRequestListener>[0],
+  tls?: { readonly cert: string; readonly key: string },
+): IngestServer {
+  const listener = getRequestListener(fetch, { errorHandler: malformedRequestResponse });
+  const server: IngestServer = tls
+    ? createHttpsServer(
+        { ...ingestServerOptions, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS, cert: tls.cert, key: tls.key },
+        listener,
+      )
+    : createServer(ingestServerOptions, listener);
   server.maxHeadersCount = MAX_HEADERS_COUNT;
   server.on('clientError', answerClientError);
   return server;
