@@ -31,6 +31,8 @@ describe('parseIngestEnv', () => {
     [{ INLET_MAX_BACKLOG: 'lots' }, /^INLET_MAX_BACKLOG: must be a whole number of jobs$/],
     [{ INLET_TRUSTED_PROXIES: 'lb.internal' }, /^INLET_TRUSTED_PROXIES\[0\]: /],
     [{ INLET_REQUIRE_ENV_SECRETS: 'yes' }, /^INLET_REQUIRE_ENV_SECRETS: must be true or false$/],
+    [{ TLS_CERT_FILE: '/etc/inlet/cert.pem' }, /^TLS_KEY_FILE: is required when TLS_CERT_FILE is set$/],
+    [{ REDIS_TLS_CA_FILE: '/etc/inlet/ca.pem' }, /^REDIS_TLS_CA_FILE: needs a rediss:\/\/ REDIS_URL/],
   ])('names the variable for %o', (env, expected) => {
     expect(() => parseIngestEnv(env)).toThrow(expected);
   });

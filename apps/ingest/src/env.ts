@@ -5,11 +5,15 @@ import {
   parseEnv,
   portSchema,
   rateLimitFromEnv,
+  redisTlsFromEnv,
+  serverTlsEnv,
+  serverTlsFromEnv,
 } from '@inlet/config';
 import { z } from 'zod';
 
 export const ingestEnvShape = {
   ...commonEnv,
+  ...serverTlsEnv,
   PORT: portSchema.default(8080),
   INLET_SOURCES: z.string().min(1).default('./inlet.sources.json'),
   /** Every source's rate limit unless it sets its own `rateLimit`. */
@@ -28,6 +32,8 @@ export const ingestEnvShape = {
 
 export type IngestEnv = ReturnType<typeof parseIngestEnv>;
 
+/** The settings, with the certificate, key and CA files read (once, here). */
 export function parseIngestEnv(env: Readonly<Record<string, string | undefined>> = process.env) {
-  return parseEnv(ingestEnvShape, env);
+  const parsed = parseEnv(ingestEnvShape, env);
+  return { ...parsed, redisTls: redisTlsFromEnv(parsed), serverTls: serverTlsFromEnv(parsed) };
 }

@@ -17,10 +17,11 @@ async function main(): Promise<void> {
   const env = parseIngestEnv();
   const logger = pino({ level: env.LOG_LEVEL, base: { app: 'ingest' } });
   const sources = await loadSources(env.INLET_SOURCES, { requireEnvSecrets: env.INLET_REQUIRE_ENV_SECRETS });
-  const connection = createRedis(env.REDIS_URL, 'producer');
+  const connection = createRedis(env.REDIS_URL, 'producer', { tlsCa: env.redisTls?.ca });
   const queue = createEventQueue(connection, { name: env.INLET_QUEUE, prefix: env.INLET_QUEUE_PREFIX });
   const producer = new EventProducer(queue, connection, {
-    onError: (error) => logger.warn({ err: error.message }, 'redis error'),
+    onError: (error: NodeJS.ErrnoException) =>
+      logger.warn({ err: error.message, code: error.code }, 'redis error'),
   });
   const nonces = createRedisNonceStore(connection, env.INLET_QUEUE_PREFIX);
   const rateLimiter = new SourceRateLimiter({
@@ -47,9 +48,12 @@ async function main(): Promise<void> {
     backlog,
   });
 
-  const server = createIngestServer(app.fetch);
+  const server = createIngestServer(app.fetch, env.serverTls);
   server.listen(env.PORT, () => {
-    logger.info({ port: env.PORT, sources: [...sources.keys()] }, 'ingest listening');
+    logger.info(
+      { port: env.PORT, https: env.serverTls !== undefined, sources: [...sources.keys()] },
+      'ingest listening',
+    );
   });
 
   let stopping = false;
