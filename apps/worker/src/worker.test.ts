@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchWriter, DatabaseUnavailableError, HandlerError } from './batch-writer.js';
 import type { Handler } from './handlers.js';
 import { parseEventJob } from './store-event.js';
-import { createEventWorker } from './worker.js';
+import { createEventWorker, outageDelayMs } from './worker.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -357,6 +357,23 @@ describe('BatchWriter watchdog', () => {
       blocker.release();
     } finally {
       await db.drop();
+    }
+  });
+});
+
+describe('outageDelayMs', () => {
+  it('grows with how long the outage has lasted, between half and all of 1 s to 30 s', () => {
+    for (const [outageMs, low, high] of [
+      [0, 500, 1000],
+      [400, 500, 1000],
+      [8000, 4000, 8000],
+      [120_000, 15_000, 30_000],
+    ] as const) {
+      for (let i = 0; i < 50; i++) {
+        const delay = outageDelayMs(outageMs);
+        expect(delay).toBeGreaterThanOrEqual(low);
+        expect(delay).toBeLessThanOrEqual(high);
+      }
     }
   });
 });

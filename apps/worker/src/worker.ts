@@ -35,9 +35,14 @@ export interface EventWorkerStats {
   transactionRetries: number;
 }
 
-/** How long an event waits for an unreachable database before its next try: 1 s doubling to 30 s. */
-function outageDelayMs(consecutiveOutages: number): number {
-  const ceiling = Math.min(30_000, 1000 * 2 ** Math.min(consecutiveOutages, 5));
+/**
+ * How long an event waits for an unreachable database before its next try: about as long as the
+ * outage has lasted so far, from 1 s up to 30 s, with jitter. It grows with time rather than with
+ * the number of events turned back, since a worker with many jobs in flight turns back hundreds
+ * at once: counting them would put even a blip's events 30 s away.
+ */
+export function outageDelayMs(outageMs: number): number {
+  const ceiling = Math.min(30_000, Math.max(1000, outageMs));
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }
 
@@ -54,7 +59,8 @@ export function createEventWorker(options: EventWorkerOptions): {
 } {
   const stats: EventWorkerStats = { stored: 0, duplicates: 0, replayed: 0, transactionRetries: 0 };
   const { logger } = options;
-  let consecutiveOutages = 0;
+  /** When the current database outage was first seen, or null while the database answers. */
+  let outageSince: number | null = null;
   const writer = new BatchWriter({
     sql: options.sql,
     maxBatchSize: options.maxBatchSize ?? 256,
@@ -66,7 +72,7 @@ export function createEventWorker(options: EventWorkerOptions): {
       options.on?.retry?.();
     },
     onCommit: () => {
-      consecutiveOutages = 0;
+      outageSince = null;
     },
   });
 
@@ -79,9 +85,10 @@ export function createEventWorker(options: EventWorkerOptions): {
         outcome = await writer.write(event);
       } catch (error) {
         if (error instanceof DatabaseUnavailableError && token !== undefined) {
-          consecutiveOutages += 1;
+          const now = Date.now();
+          outageSince ??= now;
           options.on?.outcome?.(event, 'waiting_for_database');
-          await job.moveToDelayed(Date.now() + outageDelayMs(consecutiveOutages), token);
+          await job.moveToDelayed(now + outageDelayMs(now - outageSince), token);
           throw new DelayedError();
         }
         throw error;
