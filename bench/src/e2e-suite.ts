@@ -319,6 +319,10 @@ export async function runE2eSuite(context: SuiteContext, estimates: E2eEstimates
       );
       if (final === undefined) throw new Error(`${pair.label}: no window ran`);
       cpu[pair.slug] = final.cpu;
+      const reported = final.trial.sustained ? final.trial.offered_per_s : 0;
+      const broke = search.steps
+        .filter((step) => !step.sustained && step.rate > reported && step.result !== final)
+        .sort((a, b) => a.rate - b.rate)[0]?.result;
       const figures: PairFigures = {
         events_per_s: final.trial.sustained ? final.trial.events_per_s : 0,
         lag_p50_ms: final.trial.lag_p50_ms,
@@ -330,11 +334,23 @@ export async function runE2eSuite(context: SuiteContext, estimates: E2eEstimates
         worker_peak_rss_mb: running.worker.peakRssMb(),
         trials: trials.map((t) => t.trial),
         ...(note === undefined ? {} : { note }),
+        ...(broke === undefined
+          ? {}
+          : {
+              broke_at: {
+                offered_per_s: broke.trial.offered_per_s,
+                reason: broke.trial.reason ?? '',
+                bound_by: broke.cpu.bound_by,
+              },
+            }),
       };
       if (note !== undefined) log(note);
       log(
         `${pair.label}: ${figures.events_per_s.toLocaleString('en-US')} events/s sustained, ` +
-          `lag p50 ${figures.lag_p50_ms} ms p99 ${figures.lag_p99_ms} ms; bound by ${final.cpu.bound_by}`,
+          `lag p50 ${figures.lag_p50_ms} ms p99 ${figures.lag_p99_ms} ms` +
+          (figures.broke_at
+            ? `; at ${figures.broke_at.offered_per_s}/s the bound broke, bound by ${figures.broke_at.bound_by}`
+            : ''),
       );
       return figures;
     } finally {
@@ -360,6 +376,13 @@ export async function runE2eSuite(context: SuiteContext, estimates: E2eEstimates
       { name: 'worker', mb: figures.worker_peak_rss_mb },
     ],
     cpuKey: slug,
+    ...(figures.broke_at
+      ? {
+          boundNote:
+            `at ${figures.broke_at.offered_per_s.toLocaleString('en-US')}/s the lag bound broke ` +
+            `(${figures.broke_at.reason}): bound by ${figures.broke_at.bound_by}`,
+        }
+      : {}),
   });
   return {
     e2e: inlet,

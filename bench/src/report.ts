@@ -66,6 +66,7 @@ export function formatCpu(rows: readonly TableRow[], cpu: Readonly<Record<string
       phase.cpu_ceiling_per_s === null ? '' : `; CPU alone allows ~${rate(phase.cpu_ceiling_per_s)}/s`;
     lines.push(`  ${row.phase}: ${cells.join(' | ')}${busy}${ceiling}`);
     lines.push(`    bound by ${phase.bound_by}`);
+    if (row.boundNote !== undefined) lines.push(`    ${row.boundNote}`);
   }
   return lines.join('\n');
 }

@@ -115,6 +115,11 @@ export interface PairFigures {
   trials: E2eTrial[];
   /** Set when the figures are not those of a final window that held (see the text). */
   note?: string;
+  /**
+   * The lowest rate above the one reported at which the lag bound broke, and what the CPU showed
+   * there: what bounds the figure, where a window that holds is by definition not saturated.
+   */
+  broke_at?: { offered_per_s: number; reason: string; bound_by: string };
 }
 
 export type E2eSection = PairFigures;
@@ -183,4 +188,6 @@ export interface TableRow {
   peakRss: { name: string; mb: number | null }[];
   /** Key of the phase in `BenchResults.cpu`. */
   cpuKey?: string;
+  /** A line under its CPU split, e.g. where an end-to-end rate broke its lag bound. */
+  boundNote?: string;
 }
