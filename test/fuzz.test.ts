@@ -314,8 +314,9 @@ describe('malformed and hostile requests against a real ingest process', () => {
         const signed = await sign(source, body);
         const cut = signed.map(([name, value]): Header => {
           const credential = /signature|authorization/i.test(name);
+          // At least three characters off: dropping only base64 padding leaves the same signature.
           return credential
-            ? [name, value.slice(0, random.int(0, Math.max(0, value.length - 1)))]
+            ? [name, value.slice(0, random.int(0, Math.max(0, value.length - 3)))]
             : [name, value];
         });
         return { kind, request: http1('POST', `/webhooks/${source}`, [json, ...cut], body) };
@@ -554,7 +555,8 @@ describe('malformed and hostile requests against a real ingest process', () => {
         const counts = byKind.get(fuzz.kind) ?? new Map<string, number>();
         counts.set(label, (counts.get(label) ?? 0) + 1);
         byKind.set(fuzz.kind, counts);
-        const describe = `#${index} ${fuzz.kind}: ${label} ${answer.body.slice(0, 120)}`;
+        const line = fuzz.request.subarray(0, 60).toString('latin1').split('\r\n', 1)[0];
+        const describe = `#${index} ${fuzz.kind} (${line}): ${label} ${answer.body.slice(0, 120)}`;
         if (answer.timedOut) {
           failures.push(describe);
         } else if (answer.status === undefined || Number.isNaN(answer.status)) {
