@@ -95,7 +95,9 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'worker draining');
     // close() stops taking jobs and waits for those in flight (and so their batches) to finish.
-    await worker.close();
+    // Without Redis none of them could be completed, and BullMQ's graceful close would wait for
+    // Redis forever (a wrong REDIS_TLS_CA_FILE, say): close at once, their jobs come back later.
+    await worker.close(connection.status !== 'ready');
     await queue.close();
     await sql.end({ timeout: 5 });
     connection.disconnect();
