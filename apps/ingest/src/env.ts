@@ -26,6 +26,18 @@ export const ingestEnvShape = {
     .default(1_000_000),
   /** Proxies whose X-Forwarded-For is believed; nobody's by default. */
   INLET_TRUSTED_PROXIES: ipRangeListFromEnv.default([]),
+  /** Redis replicas that must hold an event before it is acknowledged (Redis WAIT); 0 waits for none. */
+  INLET_ACK_REPLICAS: z.coerce
+    .number({ message: 'must be a whole number of replicas' })
+    .int('must be a whole number of replicas')
+    .min(0, 'must be 0 or more')
+    .default(0),
+  /** How long to wait for those replicas before answering 503. */
+  INLET_ACK_TIMEOUT_MS: z.coerce
+    .number({ message: 'must be a whole number of milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .min(1, 'must be at least 1')
+    .default(1000),
   /** Refuse to start when the sources file holds a literal secret instead of an env: reference. */
   INLET_REQUIRE_ENV_SECRETS: booleanFromEnv.default(false),
 };

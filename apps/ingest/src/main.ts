@@ -20,6 +20,8 @@ async function main(): Promise<void> {
   const connection = createRedis(env.REDIS_URL, 'producer', { tlsCa: env.redisTls?.ca });
   const queue = createEventQueue(connection, { name: env.INLET_QUEUE, prefix: env.INLET_QUEUE_PREFIX });
   const producer = new EventProducer(queue, connection, {
+    ackReplicas: env.INLET_ACK_REPLICAS,
+    ackTimeoutMs: env.INLET_ACK_TIMEOUT_MS,
     onError: (error: NodeJS.ErrnoException) =>
       logger.warn({ err: error.message, code: error.code }, 'redis error'),
   });

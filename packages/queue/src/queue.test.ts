@@ -1,3 +1,4 @@
+import { startRedisServer } from '@inlet/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type EventJob, eventJobSchema, jobIdFor } from './event-job.js';
@@ -88,5 +89,44 @@ describe('EventProducer with real Redis', () => {
     await expect(idle.enqueue(event)).rejects.toBeInstanceOf(QueueUnavailableError);
     expect(await idle.ping()).toBe(false);
     offline.disconnect();
+  });
+});
+
+describe('EventProducer acknowledging after replicas (WAIT)', () => {
+  const event: EventJob = {
+    source: 'stripe',
+    eventId: 'evt_replicated',
+    eventType: null,
+    headers: {},
+    body: '{}',
+    receivedAt: 1_700_000_000_000,
+  };
+
+  it('refuses an event no replica holds in time, and accepts it once a replica does', async () => {
+    const primary = await startRedisServer();
+    const replica = await startRedisServer();
+    const connection = createRedis(primary.url, 'producer');
+    const queue = createEventQueue(connection, { name: 'replicated', prefix: '{replicated}' });
+    const producer = new EventProducer(queue, connection, { ackReplicas: 1, ackTimeoutMs: 200 });
+    const replicaClient = new Redis(replica.url);
+    try {
+      await queue.waitUntilReady();
+      await expect(producer.enqueue(event)).rejects.toThrow(/reached 0 of 1 Redis replicas/);
+
+      await replicaClient.replicaof('127.0.0.1', primary.port);
+      await expect
+        .poll(async () => /master_link_status:up/.test(await replicaClient.info('replication')), {
+          timeout: 10_000,
+        })
+        .toBe(true);
+      const id = await producer.enqueue({ ...event, eventId: 'evt_replicated_2' });
+      // The replica holds the job: what WAIT promised.
+      expect(await replicaClient.exists(`{replicated}:replicated:${id}`)).toBe(1);
+    } finally {
+      replicaClient.disconnect();
+      await producer.close();
+      await replica.stop();
+      await primary.stop();
+    }
   });
 });

@@ -36,6 +36,13 @@ export interface EnqueueOptions {
   readonly timeoutMs?: number;
   /** Connection errors (Redis away, reconnecting); by default they are dropped. */
   readonly onError?: (error: Error) => void;
+  /**
+   * Replicas that must hold each event before it counts as accepted (Redis `WAIT`), for those who
+   * cannot lose an acknowledged event with the primary. 0, the default, waits for none.
+   */
+  readonly ackReplicas?: number;
+  /** How long `WAIT` may take before the event is refused as unavailable (default 1000 ms). */
+  readonly ackTimeoutMs?: number;
 }
 
 /** Producer side of the events queue: one add per event, jobId = the event's idempotency key. */
@@ -70,6 +77,8 @@ export class EventProducer {
     });
     try {
       await Promise.race([this.queue.add(event.source, event, { ...eventJobOptions, jobId }), timeout]);
+      const replicas = this.options.ackReplicas ?? 0;
+      if (replicas > 0) await this.waitForReplicas(replicas);
       return jobId;
     } catch (error) {
       if (error instanceof QueueUnavailableError) throw error;
@@ -78,6 +87,21 @@ export class EventProducer {
       });
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Redis `WAIT`: blocks until the writes made so far on this connection reached `replicas` replicas.
+   * Fewer in time means the event is on the primary only; it is refused, and the sender's retry is
+   * a duplicate that the jobId absorbs.
+   */
+  private async waitForReplicas(replicas: number): Promise<void> {
+    const timeoutMs = this.options.ackTimeoutMs ?? 1000;
+    const reached = await this.connection.wait(replicas, timeoutMs);
+    if (reached < replicas) {
+      throw new QueueUnavailableError(
+        `the event reached ${reached} of ${replicas} Redis replicas within ${timeoutMs} ms`,
+      );
     }
   }
 
