@@ -9,7 +9,9 @@
 // machine shared with other work disturbs far less than wall-clock rates.
 //
 // Modes: naive, ingest (no limiter), ingest+chunks (the shipped limiter, limit never reached),
-// ingest+rlf (rate-limiter-flexible's RateLimiterRedis, one Redis call per request).
+// ingest+rlf (rate-limiter-flexible's RateLimiterRedis, one Redis call per request), prod (as
+// main.ts runs it: its server, the shipped limiter, the backlog monitor, default metrics and one
+// info log line per request, written to stdout, which is /dev/null here). --modes picks some.
 import { spawn } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -38,6 +40,8 @@ async function serve(mode, port, queueName, prefix) {
   const { pino } = await import('pino');
   const { createApp } = await import('../dist/app.js');
   const { SourceRateLimiter } = await import('../dist/rate-limiter.js');
+  const { BacklogMonitor } = await import('../dist/backlog-monitor.js');
+  const { createIngestServer } = await import('../dist/ingest-server.js');
 
   const connection = createRedis(REDIS_URL, 'producer');
   const queue = createEventQueue(connection, { name: queueName, prefix });
@@ -62,7 +66,7 @@ async function serve(mode, port, queueName, prefix) {
     const sources = parseSources({ sources: { gh: { provider: 'github', secrets: [SECRET] } } });
     const producer = new EventProducer(queue, connection);
     let rateLimiter;
-    if (mode === 'ingest+chunks') {
+    if (mode === 'ingest+chunks' || mode === 'prod') {
       rateLimiter = new SourceRateLimiter({ store: createRedisRateLimitStore(connection, prefix) });
     } else if (mode === 'ingest+rlf') {
       const { RateLimiterMemory, RateLimiterRedis } = await import('rate-limiter-flexible');
@@ -82,14 +86,24 @@ async function serve(mode, port, queueName, prefix) {
           ),
       };
     }
+    const prod = mode === 'prod';
+    const backlog = prod
+      ? new BacklogMonitor({ read: () => producer.backlog(), max: 1_000_000 }).start()
+      : undefined;
     const app = createApp({
       sources,
       producer,
       nonces: createMemoryNonceStore(),
-      logger: pino({ level: 'warn' }),
+      logger: pino({ level: prod ? 'info' : 'warn', base: { app: 'ingest' } }),
       ...(rateLimiter ? { rateLimiter, defaultRateLimit: UNLIMITED } : {}),
+      ...(backlog ? { backlog } : {}),
     });
     fetch = app.fetch;
+    if (prod) {
+      process.on('SIGTERM', () => process.exit(0));
+      createIngestServer(fetch).listen(port, '127.0.0.1', () => process.send?.('ready'));
+      return;
+    }
   }
   // A clean exit, so that --cpu-prof can write its profile.
   process.on('SIGTERM', () => process.exit(0));
@@ -161,8 +175,17 @@ async function startServer(mode) {
   const names = uniqueQueue();
   const child = spawn(
     process.execPath,
-    [fileURLToPath(import.meta.url), 'serve', mode, String(port), names.name, names.prefix],
-    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    [
+      ...(process.env.THROUGHPUT_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      fileURLToPath(import.meta.url),
+      'serve',
+      mode,
+      String(port),
+      names.name,
+      names.prefix,
+    ],
+    // stdout is where the servers' log lines go: discarded, as a log shipper would take them away.
+    { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
   );
   await new Promise((resolve, reject) => {
     child.once('message', resolve);
@@ -184,7 +207,10 @@ async function startServer(mode) {
 
 async function stopServer(server) {
   const { createEventQueue, createRedis } = await import('@inlet/queue');
-  server.child.kill('SIGKILL');
+  server.child.kill(process.env.THROUGHPUT_NODE_ARGS ? 'SIGTERM' : 'SIGKILL');
+  await new Promise((resolve) =>
+    server.child.exitCode === null ? server.child.once('exit', resolve) : resolve(),
+  );
   const connection = createRedis(REDIS_URL, 'producer');
   const queue = createEventQueue(connection, server.names);
   await queue.waitUntilReady();
@@ -202,11 +228,16 @@ if (command === 'serve') {
 } else {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { slices: { type: 'string', default: '12' }, 'slice-seconds': { type: 'string', default: '2' } },
+    options: {
+      slices: { type: 'string', default: '12' },
+      'slice-seconds': { type: 'string', default: '2' },
+      modes: { type: 'string', default: 'naive,ingest,ingest+chunks,ingest+rlf,prod' },
+    },
   });
   // All servers run at once and take turns under load in short slices, in a shuffled order each
   // round, so that whatever else the machine is doing falls on every mode alike.
-  const modes = ['naive', 'ingest', 'ingest+chunks', 'ingest+rlf'];
+  // The naive handler first: every ratio is taken against it.
+  const modes = ['naive', ...values.modes.split(',').filter((mode) => mode !== 'naive')];
   const { createRedis } = await import('@inlet/queue');
   const monitor = createRedis(REDIS_URL, 'producer');
   await new Promise((resolve) => monitor.once('ready', resolve));
