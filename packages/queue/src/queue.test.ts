@@ -82,6 +82,30 @@ describe('EventProducer with real Redis', () => {
     expect(await producer.backlog()).toBe(before + 2);
   });
 
+  it('sends adds issued together in one write, each answered on its own', async () => {
+    const stream = connection.stream;
+    const writes: number[] = [];
+    const original = stream._writev?.bind(stream);
+    stream._writev = (chunks, callback) => {
+      writes.push(chunks.length);
+      original?.(chunks, callback);
+    };
+    try {
+      const ids = await Promise.all(
+        Array.from({ length: 20 }, (_, index) =>
+          producer.enqueue({ ...event, eventId: `evt_batch_${index}` }),
+        ),
+      );
+      expect(new Set(ids).size).toBe(20);
+      for (const id of ids) expect((await queue.getJob(id))?.data.eventId).toMatch(/^evt_batch_/);
+      // Twenty scripts left in one writev, and the socket is not left corked.
+      expect(writes[0]).toBeGreaterThanOrEqual(20);
+      expect(stream.writableCorked).toBe(0);
+    } finally {
+      if (original) stream._writev = original;
+    }
+  });
+
   it('fails fast when its connection is not up', async () => {
     const offline = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false });
     const idle = new EventProducer(queue, offline);
