@@ -9,7 +9,7 @@ import {
   SignatureError,
   VerifierUnavailableError,
 } from '@inlet/signatures';
-import { type Context, Hono, type Next } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Backlog } from './backlog-monitor.js';
 import { resolveClientAddress } from './client-address.js';
@@ -18,7 +18,7 @@ import { deriveEventId } from './event-id.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 import type { RateDecision, SourceRateLimiter } from './rate-limiter.js';
 import { readBoundedBody } from './read-body.js';
-import { storedHeaders } from './stored-headers.js';
+import { storedHeaders, storedRawHeaders } from './stored-headers.js';
 
 export interface IngestDeps {
   readonly sources: Sources;
@@ -74,6 +74,23 @@ function socketAddress(c: Context): string | undefined {
   return incoming?.socket?.remoteAddress;
 }
 
+const NO_HEADERS: ReadonlySet<string> = new Set();
+
+/**
+ * The headers kept with an event. Under @hono/node-server they are taken from Node's raw header
+ * list: going through the Request's Headers would build a whole Headers object per request.
+ */
+function headersToStore(c: Context, credentialHeaders: ReadonlySet<string>): Record<string, string> {
+  const env: unknown = c.env;
+  const incoming =
+    typeof env === 'object' && env !== null && 'incoming' in env
+      ? (env as Partial<HttpBindings>).incoming
+      : undefined;
+  return incoming?.rawHeaders
+    ? storedRawHeaders(incoming.rawHeaders, credentialHeaders)
+    : storedHeaders(c.req.raw.headers, credentialHeaders);
+}
+
 function credentialHeadersOf(source: Source): ReadonlySet<string> {
   const names = [...source.provider.credentialHeaders];
   // The generic scheme's signature header is named in the source's own settings.
@@ -125,131 +142,114 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
     return c.json({ status: redis ? 'ready' : 'unavailable', redis }, redis ? 200 : 503);
   });
 
-  app.post(
-    '/webhooks/:source',
-    async (c, next) => {
-      const source = deps.sources.get(c.req.param('source'));
-      if (!source) throw new IngestError('unknown_source', 'No source with this name is configured.');
-      if (source.allowedIps) {
-        const client = resolveClientAddress(
-          peerAddress(c),
-          () => c.req.header('x-forwarded-for'),
-          deps.trustedProxies,
-        );
-        c.set('client', client);
-        if (!source.allowedIps.contains(client)) {
-          throw new IngestError(
-            'ip_not_allowed',
-            'This source does not accept deliveries from this address.',
-          );
-        }
+  // One handler for a delivery, not a chain of middleware: each step of Hono's compose costs a
+  // closure and a promise per request, which shows on the hot path.
+  app.post('/webhooks/:source', async (c) => {
+    const source = deps.sources.get(c.req.param('source'));
+    if (!source) throw new IngestError('unknown_source', 'No source with this name is configured.');
+    if (source.allowedIps) {
+      const client = resolveClientAddress(
+        peerAddress(c),
+        () => c.req.header('x-forwarded-for'),
+        deps.trustedProxies,
+      );
+      c.set('client', client);
+      if (!source.allowedIps.contains(client)) {
+        throw new IngestError('ip_not_allowed', 'This source does not accept deliveries from this address.');
       }
-      if (!acceptedMediaType(c.req.header('content-type'))) {
-        throw new IngestError('unsupported_media_type', 'Send the body as JSON, form fields or text.');
-      }
-      c.set('source', source);
-      await next();
-    },
+    }
+    if (!acceptedMediaType(c.req.header('content-type'))) {
+      throw new IngestError('unsupported_media_type', 'Send the body as JSON, form fields or text.');
+    }
     // Before the body is read: a refused delivery costs no more than its headers.
-    (c, next) => {
-      if (backlog?.full) {
+    if (backlog?.full) {
+      throw new IngestError(
+        'unavailable',
+        'The queue is holding as many events as it may; retry later.',
+        BACKLOG_RETRY_AFTER_SECONDS,
+      );
+    }
+    if (deps.rateLimiter) {
+      const decision = deps.rateLimiter.consume(source.name, source.rateLimit ?? defaultRateLimit);
+      admit(decision instanceof Promise ? await decision : decision);
+    }
+    return accept(c, source);
+  });
+
+  async function accept(c: Context<AppEnv>, source: Source): Promise<Response> {
+    const started = performance.now();
+    const requestId = c.get('requestId');
+    const rawBody = await readBoundedBody(c.req, source.maxBodyBytes);
+    let text: string;
+    try {
+      text = utf8.decode(rawBody);
+    } catch {
+      throw new IngestError('invalid_payload', 'The body is not valid UTF-8 text.');
+    }
+    if (text.includes('\u0000'))
+      throw new IngestError('invalid_payload', 'The body contains a NUL character.');
+
+    const request: DeliveryRequest = { rawBody, text, header: (name) => c.req.header(name), now: now() };
+    let verified: Awaited<ReturnType<Source['provider']['verify']>>;
+    try {
+      verified = await source.provider.verify(request, source.settings, {
+        sourceName: source.name,
+        nonces,
+      });
+    } catch (error) {
+      if (error instanceof SignatureError) {
+        metrics.signatureFailure(source.name, error.code);
+        throw new IngestError(error.code, error.message);
+      }
+      if (error instanceof PayloadError) throw new IngestError(error.code, error.message);
+      if (error instanceof VerifierUnavailableError) {
+        deps.logger.warn({ requestId, source: source.name, err: error.message }, 'cannot verify now');
+        throw new IngestError('unavailable', error.message, RETRY_AFTER_SECONDS);
+      }
+      throw error;
+    }
+    if (verified.handshake) {
+      const { body, contentType, status } = verified.handshake;
+      return c.body(body, status, { 'Content-Type': contentType });
+    }
+
+    const eventId = deriveEventId(request, verified.eventId, source.idempotency);
+    const enqueueStarted = performance.now();
+    try {
+      await deps.producer.enqueue({
+        source: source.name,
+        eventId,
+        eventType: verified.eventType ?? null,
+        headers: headersToStore(c, credentials.get(source.name) ?? NO_HEADERS),
+        body: text,
+        receivedAt: request.now,
+      });
+    } catch (error) {
+      if (error instanceof QueueUnavailableError) {
+        deps.logger.warn({ requestId, source: source.name, err: error.message }, 'enqueue failed');
         throw new IngestError(
           'unavailable',
-          'The queue is holding as many events as it may; retry later.',
-          BACKLOG_RETRY_AFTER_SECONDS,
+          'The queue cannot take events right now; retry later.',
+          RETRY_AFTER_SECONDS,
         );
       }
-      if (!deps.rateLimiter) return next();
-      const source = c.var.source;
-      const decision = deps.rateLimiter.consume(source.name, source.rateLimit ?? defaultRateLimit);
-      return decision instanceof Promise ? decision.then((d) => admit(d, next)) : admit(decision, next);
-    },
-    async (c) => {
-      const started = performance.now();
-      const source = c.var.source;
-      const rawBody = await readBoundedBody(c.req, source.maxBodyBytes);
-      let text: string;
-      try {
-        text = utf8.decode(rawBody);
-      } catch {
-        throw new IngestError('invalid_payload', 'The body is not valid UTF-8 text.');
-      }
-      if (text.includes('\u0000'))
-        throw new IngestError('invalid_payload', 'The body contains a NUL character.');
-
-      const request: DeliveryRequest = { rawBody, text, header: (name) => c.req.header(name), now: now() };
-      let verified: Awaited<ReturnType<Source['provider']['verify']>>;
-      try {
-        verified = await source.provider.verify(request, source.settings, {
-          sourceName: source.name,
-          nonces,
-        });
-      } catch (error) {
-        if (error instanceof SignatureError) {
-          metrics.signatureFailure(source.name, error.code);
-          throw new IngestError(error.code, error.message);
-        }
-        if (error instanceof PayloadError) throw new IngestError(error.code, error.message);
-        if (error instanceof VerifierUnavailableError) {
-          deps.logger.warn(
-            { requestId: c.var.requestId, source: source.name, err: error.message },
-            'cannot verify now',
-          );
-          throw new IngestError('unavailable', error.message, RETRY_AFTER_SECONDS);
-        }
-        throw error;
-      }
-      if (verified.handshake) {
-        const { body, contentType, status } = verified.handshake;
-        return c.body(body, status, { 'Content-Type': contentType });
-      }
-
-      const eventId = deriveEventId(request, verified.eventId, source.idempotency);
-      const enqueueStarted = performance.now();
-      try {
-        await deps.producer.enqueue({
-          source: source.name,
-          eventId,
-          eventType: verified.eventType ?? null,
-          headers: storedHeaders(c.req.raw.headers, credentials.get(source.name) ?? new Set()),
-          body: text,
-          receivedAt: request.now,
-        });
-      } catch (error) {
-        if (error instanceof QueueUnavailableError) {
-          deps.logger.warn(
-            { requestId: c.var.requestId, source: source.name, err: error.message },
-            'enqueue failed',
-          );
-          throw new IngestError(
-            'unavailable',
-            'The queue cannot take events right now; retry later.',
-            RETRY_AFTER_SECONDS,
-          );
-        }
-        throw error;
-      }
-      metrics.enqueued((performance.now() - enqueueStarted) / 1000);
-      deps.logger.info(
-        {
-          requestId: c.var.requestId,
-          source: source.name,
-          eventId,
-          status: 202,
-          ms: performance.now() - started,
-        },
-        'accepted',
-      );
-      return c.json({ id: eventId }, 202);
-    },
-  );
+      throw error;
+    }
+    const done = performance.now();
+    metrics.enqueued((done - enqueueStarted) / 1000);
+    deps.logger.info(
+      { requestId, source: source.name, eventId, status: 202, ms: done - started },
+      'accepted',
+    );
+    return c.json({ id: eventId }, 202);
+  }
 
   app.all('/webhooks/:source', (c) => {
     c.header('Allow', 'POST');
     throw new IngestError('method_not_allowed', 'Deliveries must be sent with POST.');
   });
 
-  function admit(decision: RateDecision, next: Next): Promise<void> {
+  function admit(decision: RateDecision): void {
     if (!decision.allowed) {
       throw new IngestError(
         'rate_limited',
@@ -257,7 +257,6 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
         decision.retryAfterSeconds,
       );
     }
-    return next();
   }
 
   const errorResponse = (c: Context<AppEnv>, error: IngestError) => {
@@ -269,16 +268,17 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
 
   app.onError((error, c) => {
     if (!(error instanceof IngestError)) {
-      deps.logger.error({ requestId: c.var.requestId, err: error }, 'unhandled error');
+      deps.logger.error({ requestId: c.get('requestId'), err: error }, 'unhandled error');
       return errorResponse(c, new IngestError('internal_error', 'The delivery could not be processed.'));
     }
     if (error.code !== 'unavailable') {
+      const client = c.get('client');
       const fields = {
-        requestId: c.var.requestId,
+        requestId: c.get('requestId'),
         source: c.req.param('source'),
         code: error.code,
         status: statusFor(error.code),
-        ...(c.var.client ? { client: c.var.client.address } : {}),
+        ...(client ? { client: client.address } : {}),
       };
       // A flood is thousands of these a second: /metrics counts them, a log line each would cost
       // more than refusing them.

@@ -28,6 +28,9 @@ export function createIngestMetrics(options: { sources: Iterable<string>; defaul
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  // labels() builds a key from the label values on every call: the children a request touches
+  // are looked up once and kept (bounded: known sources, plus `unknown`, by status).
+  const requestCounters = new Map<string, Counter.Internal>();
   return {
     registry,
     /** Exposes the cached backlog; read at scrape time, so it costs nothing per request. */
@@ -44,7 +47,14 @@ export function createIngestMetrics(options: { sources: Iterable<string>; defaul
       });
     },
     request(source: string | undefined, status: number) {
-      requests.inc({ source: label(source), status: String(status) });
+      const name = label(source);
+      const key = `${name} ${status}`;
+      let counter = requestCounters.get(key);
+      if (counter === undefined) {
+        counter = requests.labels(name, String(status));
+        requestCounters.set(key, counter);
+      }
+      counter.inc();
     },
     signatureFailure(source: string, reason: string) {
       signatureFailures.inc({ source: label(source), reason });

@@ -27,3 +27,43 @@ export function storedHeaders(
   });
   return kept;
 }
+
+function isHttpWhitespace(code: number): boolean {
+  return code === 9 || code === 10 || code === 13 || code === 32;
+}
+
+/** A header value as the Fetch API's Headers keeps it: without surrounding HTTP whitespace. */
+function normalizeValue(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && isHttpWhitespace(value.charCodeAt(start))) start += 1;
+  while (end > start && isHttpWhitespace(value.charCodeAt(end - 1))) end -= 1;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+/**
+ * The same as `storedHeaders`, from Node's `rawHeaders` (name, value, name, value, ...) without
+ * building a Headers object: names lower-cased and in Headers' sorted order, repeated names joined
+ * with ", ", values trimmed, so both give the same record for the same request.
+ */
+export function storedRawHeaders(
+  rawHeaders: readonly string[],
+  credentialHeaders: ReadonlySet<string>,
+): Record<string, string> {
+  const values = new Map<string, string>();
+  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+    const name = (rawHeaders[index] as string).toLowerCase();
+    if (name.startsWith(':') || ALWAYS_DROPPED.has(name) || credentialHeaders.has(name)) continue;
+    const value = normalizeValue(rawHeaders[index + 1] as string);
+    const previous = values.get(name);
+    values.set(name, previous === undefined ? value : `${previous}, ${value}`);
+  }
+  const kept: Record<string, string> = {};
+  let budget = MAX_STORED_HEADER_BYTES;
+  for (const name of [...values.keys()].sort()) {
+    const value = values.get(name) as string;
+    budget -= name.length + value.length;
+    if (budget >= 0) kept[name] = value;
+  }
+  return kept;
+}
