@@ -1,5 +1,5 @@
 import type { Sql } from '@inlet/db';
-import type { EventJob } from '@inlet/queue';
+import { batchWritesThisTurn, type EventJob } from '@inlet/queue';
 import { DelayedError, type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -73,6 +73,8 @@ export function createEventWorker(options: EventWorkerOptions): {
     },
     onCommit: () => {
       outageSince = null;
+      // The batch's jobs now complete together: their completions leave in one write to Redis.
+      batchWritesThisTurn(options.connection);
     },
   });
 

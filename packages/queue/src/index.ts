@@ -9,4 +9,4 @@ export {
   QueueUnavailableError,
 } from './queue.js';
 export { createRedisRateLimitStore, type RedisRateLimitStore, type WindowCount } from './rate-limit-store.js';
-export { type CreateRedisOptions, createRedis, type RedisRole } from './redis.js';
+export { batchWritesThisTurn, type CreateRedisOptions, createRedis, type RedisRole } from './redis.js';

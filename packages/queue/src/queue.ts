@@ -1,6 +1,7 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type EventJob, jobIdFor } from './event-job.js';
+import { batchWritesThisTurn } from './redis.js';
 
 export interface QueueNames {
   readonly name: string;
@@ -47,17 +48,10 @@ export interface EnqueueOptions {
 
 /**
  * Producer side of the events queue: one add per event, jobId = the event's idempotency key.
- *
  * Adds issued while the event loop handles one round of I/O (many HTTP requests under load) leave
- * in one socket write: the Redis socket is corked at the first add and uncorked once that round is
- * over (setImmediate). Each add is still its own command with its own reply; only the syscalls are
- * shared, which costs both this process and Redis far less than a write per add. ioredis's
- * `enableAutoPipelining` flushes on process.nextTick, which comes after each request's own I/O
- * callback, so it batches nothing here.
+ * in one socket write (`batchWritesThisTurn`).
  */
 export class EventProducer {
-  private corked = false;
-
   constructor(
     readonly queue: Queue<EventJob>,
     private readonly connection: Redis,
@@ -86,7 +80,7 @@ export class EventProducer {
         timeoutMs,
       );
     });
-    this.batchWrites();
+    batchWritesThisTurn(this.connection);
     try {
       await Promise.race([this.queue.add(event.source, event, { ...eventJobOptions, jobId }), timeout]);
       const replicas = this.options.ackReplicas ?? 0;
@@ -115,18 +109,6 @@ export class EventProducer {
         `the event reached ${reached} of ${replicas} Redis replicas within ${timeoutMs} ms`,
       );
     }
-  }
-
-  private batchWrites(): void {
-    if (this.corked) return;
-    const stream = this.connection.stream;
-    if (!stream?.writable) return;
-    this.corked = true;
-    stream.cork();
-    setImmediate(() => {
-      this.corked = false;
-      stream.uncork();
-    });
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRedis } from './redis.js';
+import { batchWritesThisTurn, createRedis } from './redis.js';
 
 // Connecting over TLS to a real redis-server is test/tls.test.ts's job; these pin the options.
 describe('createRedis with TLS', () => {
@@ -18,5 +18,29 @@ describe('createRedis with TLS', () => {
     expect(() =>
       createRedis('redis://127.0.0.1:6379', 'producer', { lazyConnect: true, tlsCa: 'PEM' }),
     ).toThrow(/rediss:\/\//);
+  });
+});
+
+describe('batchWritesThisTurn', () => {
+  it('sends the commands of one turn in one write, each answered, and leaves the socket uncorked', async () => {
+    const connection = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'worker');
+    try {
+      await connection.ping();
+      const stream = connection.stream;
+      const writes: number[] = [];
+      const original = stream._writev?.bind(stream);
+      stream._writev = (chunks, callback) => {
+        writes.push(chunks.length);
+        original?.(chunks, callback);
+      };
+      batchWritesThisTurn(connection);
+      batchWritesThisTurn(connection);
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => connection.echo(`n${i}`)));
+      expect(answers).toEqual(Array.from({ length: 10 }, (_, i) => `n${i}`));
+      expect(writes[0]).toBeGreaterThanOrEqual(10);
+      expect(stream.writableCorked).toBe(0);
+    } finally {
+      connection.disconnect();
+    }
   });
 });
