@@ -15,6 +15,47 @@ describe('jsonDepthExceeds', () => {
   });
 });
 
+/** The walk alone, without the bracket count that usually skips it. */
+function walkExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i += 1;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') {
+      depth += 1;
+      if (depth > max) return true;
+    } else if (c === '}' || c === ']') depth -= 1;
+  }
+  return false;
+}
+
+describe('jsonDepthExceeds, with and without the shortcut', () => {
+  it('answers as the walk does for wide, shallow documents with many brackets', () => {
+    const wide = `[${Array.from({ length: 500 }, () => '{"a":[1]}').join(',')}]`;
+    expect(jsonDepthExceeds(wide)).toBe(false);
+    expect(jsonDepthExceeds(wide, 2)).toBe(true);
+  });
+
+  it('agrees with the walk on random strings of brackets, quotes and escapes', () => {
+    const alphabet = ['{', '}', '[', ']', '"', '\\', 'a'];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    for (let run = 0; run < 2000; run++) {
+      const length = next() % 40;
+      const text = Array.from({ length }, () => alphabet[next() % alphabet.length]).join('');
+      const max = next() % 8;
+      expect(jsonDepthExceeds(text, max), `${text} at ${max}`).toBe(walkExceeds(text, max));
+    }
+  });
+});
+
 describe('parseJson', () => {
   it('parses JSON and answers undefined for anything else', () => {
     expect(parseJson('{"id":"evt_1"}')).toEqual({ id: 'evt_1' });

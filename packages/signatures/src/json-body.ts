@@ -13,8 +13,22 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
+/** At most `max` opening brackets in all, strings included: then nothing can nest deeper. */
+function fewOpeningBrackets(text: string, max: number): boolean {
+  let count = 0;
+  for (const bracket of ['{', '[']) {
+    // indexOf runs natively: far cheaper than walking a typical body a character at a time.
+    for (let i = text.indexOf(bracket); i !== -1; i = text.indexOf(bracket, i + 1)) {
+      count += 1;
+      if (count > max) return false;
+    }
+  }
+  return true;
+}
+
 /** True when brackets outside strings nest deeper than `max`; stops at the first level too deep. */
 export function jsonDepthExceeds(text: string, max = MAX_JSON_DEPTH): boolean {
+  if (fewOpeningBrackets(text, max)) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i += 1) {
