@@ -6,7 +6,7 @@ import { providers } from '@inlet/signatures';
 import { freePort, waitFor } from '@inlet/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningProcess, repoRoot, runNode, type Stack, startStack } from './support.js';
+import { type RunningProcess, repoRoot, runNode, type Stack, startStack, waitHealthy } from './support.js';
 
 const GITHUB_SECRET = 'browser-e2e-secret';
 const PASSWORD = 'browser-e2e-dashboard-password';
@@ -70,17 +70,7 @@ describe('the dashboard in a real browser', () => {
       LOG_LEVEL: 'info',
     });
     const authorization = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`;
-    await waitFor(
-      async () => {
-        if (dashboard.child.exitCode !== null) throw new Error(`dashboard exited:\n${dashboard.output()}`);
-        const response = await fetch(`${dashboardUrl}/readyz`, { headers: { authorization } }).catch(
-          () => null,
-        );
-        return response?.status === 200;
-      },
-      20_000,
-      'the dashboard to be ready',
-    );
+    await waitHealthy(`${dashboardUrl}/readyz`, dashboard, 20_000, { authorization });
     profileDir = await mkdtemp(path.join(tmpdir(), 'inlet-chromium-'));
     screenshotDir = updateScreenshots
       ? path.join(repoRoot, 'docs', 'screenshots')

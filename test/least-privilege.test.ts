@@ -193,17 +193,7 @@ describe('the worker and dashboard with the narrow roles of deploy/sql', () => {
     await waitHealthy(`${ingestUrl}/readyz`, ingest);
     // Ready means its role could open a connection and query.
     await waitHealthy(`http://127.0.0.1:${workerPort}/readyz`, worker);
-    await waitFor(
-      async () => {
-        if (dashboard.child.exitCode !== null) throw new Error(`dashboard exited:\n${dashboard.output()}`);
-        const response = await fetch(`${dashboardUrl}/readyz`, { headers: { authorization } }).catch(
-          () => null,
-        );
-        return response?.status === 200;
-      },
-      20_000,
-      'the dashboard to be ready',
-    );
+    await waitHealthy(`${dashboardUrl}/readyz`, dashboard, 20_000, { authorization });
   });
 
   afterAll(async () => {

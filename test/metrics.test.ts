@@ -4,7 +4,7 @@ import { createEventQueue, createRedis, jobIdFor } from '@inlet/queue';
 import { providers } from '@inlet/signatures';
 import { freePort, testRedisUrl, waitFor } from '@inlet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningProcess, runNode, type Stack, startStack } from './support.js';
+import { type RunningProcess, runNode, type Stack, startStack, waitHealthy } from './support.js';
 
 const SECRET = 'metrics-e2e-secret';
 const PASSWORD = 'metrics-e2e-dashboard-password';
@@ -113,18 +113,7 @@ describe('metrics of real ingest, worker and dashboard processes', () => {
       DASHBOARD_PASSWORD: PASSWORD,
       INLET_INGEST_METRICS_URL: `${stack.ingestUrl}/metrics`,
     });
-    const started = dashboard;
-    await waitFor(
-      async () => {
-        if (started.child.exitCode !== null) throw new Error(`dashboard exited:\n${started.output()}`);
-        const response = await fetch(`${dashboardUrl}/readyz`, { headers: { authorization } }).catch(
-          () => null,
-        );
-        return response?.status === 200;
-      },
-      20_000,
-      'the dashboard to be ready',
-    );
+    await waitHealthy(`${dashboardUrl}/readyz`, dashboard, 20_000, { authorization });
   });
 
   afterAll(async () => {

@@ -50,11 +50,16 @@ export function runNode(script: string, env: Record<string, string>, args: strin
 }
 
 /** Waits until GET `url` answers 200, failing early if the process dies. */
-export async function waitHealthy(url: string, process: RunningProcess, timeoutMs = 20_000): Promise<void> {
+export async function waitHealthy(
+  url: string,
+  process: RunningProcess,
+  timeoutMs = 20_000,
+  headers: Record<string, string> = {},
+): Promise<void> {
   await waitFor(
     async () => {
       if (process.child.exitCode !== null) throw new Error(`exited early:\n${process.output()}`);
-      const response = await fetch(url).catch(() => undefined);
+      const response = await fetch(url, { headers }).catch(() => undefined);
       return response?.status === 200;
     },
     timeoutMs,
