@@ -3,19 +3,13 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureInstalledAndBuilt, ensureServices } from './lib/services.mjs';
+import { prepareTestRun } from './lib/services.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-ensureInstalledAndBuilt(root);
-const services = await ensureServices({ dataDir: path.join(root, '.inlet', 'test') });
-// The scenarios create databases of their own on this server, so point at its maintenance database.
-const server = new URL(services.databaseUrl);
-server.pathname = '/postgres';
+const { services, env: testEnv } = await prepareTestRun(root);
 const env = {
-  ...process.env,
+  ...testEnv,
   INLET_CHAOS: 'full',
-  REDIS_URL: services.redisUrl,
-  DATABASE_URL: server.toString(),
 };
 const child = spawn('npx', ['vitest', 'run', 'chaos', ...process.argv.slice(2)], {
   cwd: path.join(root, 'test'),

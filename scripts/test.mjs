@@ -3,18 +3,12 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
-import { ensureInstalledAndBuilt, ensureServices } from './lib/services.mjs';
+import { prepareTestRun } from './lib/services.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-ensureInstalledAndBuilt(root);
-const services = await ensureServices({ dataDir: path.join(root, '.inlet', 'test') });
-// Tests create databases of their own on this server, so point at its maintenance database.
-const server = new URL(services.databaseUrl);
-server.pathname = '/postgres';
+const { services, env: testEnv } = await prepareTestRun(root);
 const env = {
-  ...process.env,
-  REDIS_URL: services.redisUrl,
-  DATABASE_URL: server.toString(),
+  ...testEnv,
   TURBO_TELEMETRY_DISABLED: '1',
   DO_NOT_TRACK: '1',
 };

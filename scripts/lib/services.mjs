@@ -283,3 +283,16 @@ export function ensureInstalledAndBuilt(root, { quietBuild = true } = {}) {
 export function readJson(file) {
   return JSON.parse(readFileSync(file, 'utf8'));
 }
+
+/**
+ * What the test scripts share: an installed and built tree, Redis and PostgreSQL found or started
+ * (data under `.inlet/test`), and the environment pointing at them. Tests create databases of their
+ * own on the server, so DATABASE_URL names its maintenance database.
+ */
+export async function prepareTestRun(root) {
+  ensureInstalledAndBuilt(root);
+  const services = await ensureServices({ dataDir: path.join(root, '.inlet', 'test') });
+  const server = new URL(services.databaseUrl);
+  server.pathname = '/postgres';
+  return { services, env: { ...process.env, REDIS_URL: services.redisUrl, DATABASE_URL: server.toString() } };
+}
