@@ -79,119 +79,108 @@ async function runScenario(stack: ChaosStack, scenario: Scenario): Promise<LoadR
   return report;
 }
 
-describe('chaos: a worker is SIGKILLed mid-load', () => {
-  let stack: ChaosStack | undefined;
-  beforeAll(async () => {
-    stack = await ChaosStack.start({ privateDatabase: false });
-    await Promise.all([stack.startIngest(), stack.startIngest(), stack.startWorker(), stack.startWorker()]);
-  }, 120_000);
-  afterAll(() => stack?.stop(), 120_000);
+/** A scenario: its own stack of two ingest and two worker processes, stopped afterwards. */
+function describeScenario(
+  title: string,
+  options: { privateDatabase: boolean },
+  expectation: string,
+  run: (stack: ChaosStack) => Promise<void>,
+): void {
+  describe(title, () => {
+    let stack: ChaosStack | undefined;
+    beforeAll(async () => {
+      stack = await ChaosStack.start(options);
+      await Promise.all([stack.startIngest(), stack.startIngest(), stack.startWorker(), stack.startWorker()]);
+    }, 120_000);
+    afterAll(() => stack?.stop(), 120_000);
+    it(
+      expectation,
+      async () => {
+        if (!stack) throw new Error('no stack');
+        await run(stack);
+      },
+      SCENARIO_TIMEOUT_MS,
+    );
+  });
+}
 
-  it(
-    'stores every 202d event exactly once: its jobs come back when their locks expire',
-    async () => {
-      if (!stack) throw new Error('no stack');
-      await runScenario(stack, {
-        name: 'worker-sigkill',
-        async chaos(stack) {
-          // Hold the workers' inserts back for a moment (a slow database), so that both have jobs in
-          // flight, an open transaction included, when one dies: those must come back from its locks.
-          await stack.db.sql.begin(async (tx) => {
-            await tx`LOCK TABLE webhook_events IN EXCLUSIVE MODE`;
-            await waitFor(async () => ((await stack.queueState()).counts.active ?? 0) >= 20, 10_000).catch(
-              () => {},
-            );
-            await stack.workers[0]?.stop('SIGKILL');
-          });
-          await stack.startWorker();
-        },
-      });
-    },
-    SCENARIO_TIMEOUT_MS,
-  );
-});
+describeScenario(
+  'chaos: a worker is SIGKILLed mid-load',
+  { privateDatabase: false },
+  'stores every 202d event exactly once: its jobs come back when their locks expire',
+  async (stack) => {
+    await runScenario(stack, {
+      name: 'worker-sigkill',
+      async chaos(stack) {
+        // Hold the workers' inserts back for a moment (a slow database), so that both have jobs in
+        // flight, an open transaction included, when one dies: those must come back from its locks.
+        await stack.db.sql.begin(async (tx) => {
+          await tx`LOCK TABLE webhook_events IN EXCLUSIVE MODE`;
+          await waitFor(async () => ((await stack.queueState()).counts.active ?? 0) >= 20, 10_000).catch(
+            () => {},
+          );
+          await stack.workers[0]?.stop('SIGKILL');
+        });
+        await stack.startWorker();
+      },
+    });
+  },
+);
 
-describe('chaos: an ingest process is SIGKILLed mid-load', () => {
-  let stack: ChaosStack | undefined;
-  beforeAll(async () => {
-    stack = await ChaosStack.start({ privateDatabase: false });
-    await Promise.all([stack.startIngest(), stack.startIngest(), stack.startWorker(), stack.startWorker()]);
-  }, 120_000);
-  afterAll(() => stack?.stop(), 120_000);
+describeScenario(
+  'chaos: an ingest process is SIGKILLed mid-load',
+  { privateDatabase: false },
+  'stores every 202d event exactly once: refused and cut requests are retried on the other one',
+  async (stack) => {
+    const report = await runScenario(stack, {
+      name: 'ingest-sigkill',
+      resend: true,
+      async chaos(stack) {
+        const [victim] = stack.ingests;
+        if (!victim) throw new Error('no ingest');
+        await victim.process.stop('SIGKILL');
+        await sleep(mode.ingestDownMs);
+        // Back on the same port, where the load generator still sends every other request.
+        await stack.startIngest(victim.port);
+      },
+    });
+    // The dead process's share of the load failed and was sent again.
+    expect(report.retries).toBeGreaterThan(0);
+  },
+);
 
-  it(
-    'stores every 202d event exactly once: refused and cut requests are retried on the other one',
-    async () => {
-      if (!stack) throw new Error('no stack');
-      const report = await runScenario(stack, {
-        name: 'ingest-sigkill',
-        resend: true,
-        async chaos(stack) {
-          const [victim] = stack.ingests;
-          if (!victim) throw new Error('no ingest');
-          await victim.process.stop('SIGKILL');
-          await sleep(mode.ingestDownMs);
-          // Back on the same port, where the load generator still sends every other request.
-          await stack.startIngest(victim.port);
-        },
-      });
-      // The dead process's share of the load failed and was sent again.
-      expect(report.retries).toBeGreaterThan(0);
-    },
-    SCENARIO_TIMEOUT_MS,
-  );
-});
+describeScenario(
+  'chaos: Redis is SIGKILLed mid-load and restarted',
+  { privateDatabase: false },
+  'stores every 202d event exactly once: the append-only file kept them, ingest answered 503 meanwhile',
+  async (stack) => {
+    const report = await runScenario(stack, {
+      name: 'redis-sigkill',
+      resend: true,
+      async chaos(stack) {
+        await stack.redis.kill();
+        await sleep(mode.redisDownMs);
+        // Same port, same directory: it reloads its append-only file.
+        await stack.redis.start();
+      },
+    });
+    expect(report.answers.get('503') ?? 0).toBeGreaterThan(0);
+  },
+);
 
-describe('chaos: Redis is SIGKILLed mid-load and restarted', () => {
-  let stack: ChaosStack | undefined;
-  beforeAll(async () => {
-    stack = await ChaosStack.start({ privateDatabase: false });
-    await Promise.all([stack.startIngest(), stack.startIngest(), stack.startWorker(), stack.startWorker()]);
-  }, 120_000);
-  afterAll(() => stack?.stop(), 120_000);
-
-  it(
-    'stores every 202d event exactly once: the append-only file kept them, ingest answered 503 meanwhile',
-    async () => {
-      if (!stack) throw new Error('no stack');
-      const report = await runScenario(stack, {
-        name: 'redis-sigkill',
-        resend: true,
-        async chaos(stack) {
-          await stack.redis.kill();
-          await sleep(mode.redisDownMs);
-          // Same port, same directory: it reloads its append-only file.
-          await stack.redis.start();
-        },
-      });
-      expect(report.answers.get('503') ?? 0).toBeGreaterThan(0);
-    },
-    SCENARIO_TIMEOUT_MS,
-  );
-});
-
-describe('chaos: the database is stopped mid-load and started again', () => {
-  let stack: ChaosStack | undefined;
-  beforeAll(async () => {
-    stack = await ChaosStack.start({ privateDatabase: true });
-    await Promise.all([stack.startIngest(), stack.startIngest(), stack.startWorker(), stack.startWorker()]);
-  }, 120_000);
-  afterAll(() => stack?.stop(), 120_000);
-
-  it(
-    `stores every 202d event exactly once: jobs wait out a ${mode.databaseDownMs / 1000} s outage`,
-    async () => {
-      if (!stack) throw new Error('no stack');
-      await runScenario(stack, {
-        name: 'database-stop',
-        async chaos(stack) {
-          if (!stack.postgres) throw new Error('no private PostgreSQL server');
-          await stack.postgres.pause();
-          await sleep(mode.databaseDownMs);
-          await stack.postgres.resume();
-        },
-      });
-    },
-    SCENARIO_TIMEOUT_MS,
-  );
-});
+describeScenario(
+  'chaos: the database is stopped mid-load and started again',
+  { privateDatabase: true },
+  `stores every 202d event exactly once: jobs wait out a ${mode.databaseDownMs / 1000} s outage`,
+  async (stack) => {
+    await runScenario(stack, {
+      name: 'database-stop',
+      async chaos(stack) {
+        if (!stack.postgres) throw new Error('no private PostgreSQL server');
+        await stack.postgres.pause();
+        await sleep(mode.databaseDownMs);
+        await stack.postgres.resume();
+      },
+    });
+  },
+);
