@@ -2,6 +2,7 @@ import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type EventJob, jobIdFor } from './event-job.js';
 import { batchWritesThisTurn } from './redis.js';
+import { SharedTimeouts } from './shared-timeouts.js';
 
 export interface QueueNames {
   readonly name: string;
@@ -52,6 +53,8 @@ export interface EnqueueOptions {
  * in one socket write (`batchWritesThisTurn`).
  */
 export class EventProducer {
+  private readonly timeouts = new SharedTimeouts();
+
   constructor(
     readonly queue: Queue<EventJob>,
     private readonly connection: Redis,
@@ -73,16 +76,13 @@ export class EventProducer {
     if (!this.connected) throw new QueueUnavailableError('Redis is not connected');
     const jobId = jobIdFor(event.source, event.eventId);
     const timeoutMs = this.options.timeoutMs ?? 2000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new QueueUnavailableError(`Redis did not answer in ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
     batchWritesThisTurn(this.connection);
     try {
-      await Promise.race([this.queue.add(event.source, event, { ...eventJobOptions, jobId }), timeout]);
+      await this.timeouts.within(
+        this.queue.add(event.source, event, { ...eventJobOptions, jobId }),
+        timeoutMs,
+        () => new QueueUnavailableError(`Redis did not answer in ${timeoutMs} ms`),
+      );
       const replicas = this.options.ackReplicas ?? 0;
       if (replicas > 0) await this.waitForReplicas(replicas);
       return jobId;
@@ -91,8 +91,6 @@ export class EventProducer {
       throw new QueueUnavailableError(`Redis refused the event: ${(error as Error).message}`, {
         cause: error,
       });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
