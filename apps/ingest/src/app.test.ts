@@ -190,10 +190,36 @@ describe('ingest with real Redis', () => {
     });
   });
 
-  it('answers 405 with an Allow header', async () => {
-    const response = await app.request('/webhooks/stripe', { method: 'PUT' });
-    expect(response.status).toBe(405);
-    expect(response.headers.get('allow')).toBe('POST');
+  it('answers 405 with an Allow header to every method but POST, and 404 off the delivery path', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD']) {
+      const response = await app.request('/webhooks/stripe', { method });
+      expect(response.status, method).toBe(405);
+      expect(response.headers.get('allow'), method).toBe('POST');
+    }
+    expect((await app.request('/webhooks/stripe/extra', { method: 'POST' })).status).toBe(404);
+    expect((await app.request('/webhooks/', { method: 'POST' })).status).toBe(404);
+  });
+
+  it('names every answer with X-Request-Id, keeping a sane one sent by the caller', async () => {
+    clock = Date.now();
+    const body = '{"id":"evt_request_id","type":"charge.succeeded"}';
+    const accepted = await post('stripe', body, { ...signed('stripe', body), 'X-Request-Id': 'trace-42' });
+    expect(accepted.status).toBe(202);
+    expect(accepted.headers.get('x-request-id')).toBe('trace-42');
+    expect(accepted.headers.get('content-type')).toBe('application/json');
+    const fresh = await post('stripe', body, signed('stripe', body));
+    expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const unsafe = await post('stripe', body, { ...signed('stripe', body), 'X-Request-Id': 'a b<c>' });
+    expect(unsafe.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const refused = await post('stripe', body, { 'X-Request-Id': 'trace-43' });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('x-request-id')).toBe('trace-43');
+    for (const path of ['/healthz', '/readyz', '/metrics', '/nowhere']) {
+      const response = await app.request(path, { headers: { 'X-Request-Id': 'trace-44' } });
+      expect(response.headers.get('x-request-id'), path).toBe('trace-44');
+    }
+    const wrongMethod = await app.request('/webhooks/stripe', { headers: { 'X-Request-Id': 'trace-45' } });
+    expect(wrongMethod.headers.get('x-request-id')).toBe('trace-45');
   });
 
   it('refuses a body that is not UTF-8', async () => {
@@ -440,6 +466,7 @@ describe('ingest metrics', () => {
       expect((await post(signed('stripe', body, { secret: 'whsec_wrong' }))).status).toBe(401);
       expect((await post({})).status).toBe(401);
       expect((await post({}, 'no-such-source-123')).status).toBe(404);
+      expect((await app.request('/webhooks/stripe', { method: 'GET' })).status).toBe(405);
       const response = await app.request('/metrics');
       expect(response.status).toBe(200);
       const text = await response.text();
@@ -447,6 +474,7 @@ describe('ingest metrics', () => {
       expect(text).toContain('inlet_ingest_requests_total{source="stripe",status="401"} 2');
       // An unknown path segment never becomes a label.
       expect(text).toContain('inlet_ingest_requests_total{source="unknown",status="404"} 1');
+      expect(text).toContain('inlet_ingest_requests_total{source="stripe",status="405"} 1');
       expect(text).not.toContain('no-such-source-123');
       expect(text).toContain('inlet_signature_failures_total{source="stripe",reason="invalid_signature"} 1');
       expect(text).toContain('inlet_signature_failures_total{source="stripe",reason="missing_signature"} 1');

@@ -91,6 +91,21 @@ function headersToStore(c: Context, credentialHeaders: ReadonlySet<string>): Rec
     : storedHeaders(c.req.raw.headers, credentialHeaders);
 }
 
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+/** The path `POST /webhooks/:source` is routed on. */
+const DELIVERY_PATH = /^\/webhooks\/([^/]+)$/;
+
+/** The request's id: the caller's `X-Request-Id` when it is a sane token, else a fresh UUID. */
+function requestIdOf(c: Context<AppEnv>): string {
+  let requestId = c.get('requestId');
+  if (requestId === undefined) {
+    const incoming = c.req.header('x-request-id');
+    requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    c.set('requestId', requestId);
+  }
+  return requestId;
+}
+
 function credentialHeadersOf(source: Source): ReadonlySet<string> {
   const names = [...source.provider.credentialHeaders];
   // The generic scheme's signature header is named in the source's own settings.
@@ -117,21 +132,16 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
   const credentials = new Map<string, ReadonlySet<string>>();
   for (const source of deps.sources.values()) credentials.set(source.name, credentialHeadersOf(source));
 
-  app.use(async (c, next) => {
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming && /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
-    c.set('requestId', requestId);
-    c.header('X-Request-Id', requestId);
-    await next();
-  });
-
   const metrics = deps.metrics ?? createIngestMetrics({ sources: deps.sources.keys() });
   const { backlog } = deps;
   if (backlog) metrics.trackBacklog(() => backlog.depth);
-  app.use('/webhooks/:source', async (c, next) => {
-    await next();
-    metrics.request(c.req.param('source'), c.res.status);
-  });
+  // Deliveries and error bodies name themselves (see the webhook route); so do these.
+  for (const path of ['/healthz', '/readyz', '/metrics']) {
+    app.use(path, async (c, next) => {
+      await next();
+      c.header('X-Request-Id', requestIdOf(c));
+    });
+  }
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/metrics', async (c) =>
@@ -142,10 +152,24 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
     return c.json({ status: redis ? 'ready' : 'unavailable', redis }, redis ? 200 : 503);
   });
 
-  // One handler for a delivery, not a chain of middleware: each step of Hono's compose costs a
-  // closure and a promise per request, which shows on the hot path.
+  // One handler for a delivery, with no middleware in front of it: Hono then calls it directly,
+  // and each step of a middleware chain would cost a closure and a promise per request. It names
+  // the request, counts the answer and turns refusals into error bodies itself.
   app.post('/webhooks/:source', async (c) => {
-    const source = deps.sources.get(c.req.param('source'));
+    const requestId = requestIdOf(c);
+    const name = c.req.param('source');
+    let response: Response;
+    try {
+      response = await deliver(c, name, requestId);
+    } catch (error) {
+      response = refusal(c, error);
+    }
+    metrics.request(name, response.status);
+    return response;
+  });
+
+  async function deliver(c: Context<AppEnv>, name: string, requestId: string): Promise<Response> {
+    const source = deps.sources.get(name);
     if (!source) throw new IngestError('unknown_source', 'No source with this name is configured.');
     if (source.allowedIps) {
       const client = resolveClientAddress(
@@ -173,12 +197,11 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       const decision = deps.rateLimiter.consume(source.name, source.rateLimit ?? defaultRateLimit);
       admit(decision instanceof Promise ? await decision : decision);
     }
-    return accept(c, source);
-  });
+    return accept(c, source, requestId);
+  }
 
-  async function accept(c: Context<AppEnv>, source: Source): Promise<Response> {
+  async function accept(c: Context<AppEnv>, source: Source, requestId: string): Promise<Response> {
     const started = performance.now();
-    const requestId = c.get('requestId');
     const rawBody = await readBoundedBody(c.req, source.maxBodyBytes);
     let text: string;
     try {
@@ -210,7 +233,7 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
     }
     if (verified.handshake) {
       const { body, contentType, status } = verified.handshake;
-      return c.body(body, status, { 'Content-Type': contentType });
+      return c.body(body, status, { 'Content-Type': contentType, 'X-Request-Id': requestId });
     }
 
     const eventId = deriveEventId(request, verified.eventId, source.idempotency);
@@ -220,6 +243,9 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
         source: source.name,
         eventId,
         eventType: verified.eventType ?? null,
+        ...(verified.eventType === undefined && verified.eventTypeField
+          ? { eventTypeField: verified.eventTypeField }
+          : {}),
         headers: headersToStore(c, credentials.get(source.name) ?? NO_HEADERS),
         body: text,
         receivedAt: request.now,
@@ -241,13 +267,12 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       { requestId, source: source.name, eventId, status: 202, ms: done - started },
       'accepted',
     );
-    return c.json({ id: eventId }, 202);
+    // Plain headers and a string body: @hono/node-server writes these without building Headers.
+    return new Response(JSON.stringify({ id: eventId }), {
+      status: 202,
+      headers: { 'Content-Type': 'application/json', 'X-Request-Id': requestId },
+    });
   }
-
-  app.all('/webhooks/:source', (c) => {
-    c.header('Allow', 'POST');
-    throw new IngestError('method_not_allowed', 'Deliveries must be sent with POST.');
-  });
 
   function admit(decision: RateDecision): void {
     if (!decision.allowed) {
@@ -260,21 +285,21 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
   }
 
   const errorResponse = (c: Context<AppEnv>, error: IngestError) => {
-    if (error.retryAfterSeconds !== undefined) c.header('Retry-After', String(error.retryAfterSeconds));
-    return c.json({ error: { code: error.code, message: error.message } }, statusFor(error.code));
+    const headers: Record<string, string> = { 'X-Request-Id': requestIdOf(c) };
+    if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
+    return c.json({ error: { code: error.code, message: error.message } }, statusFor(error.code), headers);
   };
 
-  app.notFound((c) => errorResponse(c, new IngestError('not_found', 'There is nothing at this path.')));
-
-  app.onError((error, c) => {
+  /** The error body for anything thrown while handling a request, logged by what it was. */
+  function refusal(c: Context<AppEnv>, error: unknown): Response {
     if (!(error instanceof IngestError)) {
-      deps.logger.error({ requestId: c.get('requestId'), err: error }, 'unhandled error');
+      deps.logger.error({ requestId: requestIdOf(c), err: error }, 'unhandled error');
       return errorResponse(c, new IngestError('internal_error', 'The delivery could not be processed.'));
     }
     if (error.code !== 'unavailable') {
       const client = c.get('client');
       const fields = {
-        requestId: c.get('requestId'),
+        requestId: requestIdOf(c),
         source: c.req.param('source'),
         code: error.code,
         status: statusFor(error.code),
@@ -286,7 +311,22 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       else deps.logger.info(fields, 'refused');
     }
     return errorResponse(c, error);
+  }
+
+  // Only POST is routed on a delivery path, so that its handler runs with nothing in front of it:
+  // the other methods arrive here.
+  app.notFound((c) => {
+    const delivery = DELIVERY_PATH.exec(c.req.path);
+    if (!delivery) return errorResponse(c, new IngestError('not_found', 'There is nothing at this path.'));
+    c.header('Allow', 'POST');
+    const response = errorResponse(
+      c,
+      new IngestError('method_not_allowed', 'Deliveries must be sent with POST.'),
+    );
+    metrics.request(delivery[1], response.status);
+    return response;
   });
+  app.onError((error, c) => refusal(c, error));
 
   return app;
 }
