@@ -43,27 +43,25 @@ function normalizeValue(value: string): string {
 
 /**
  * The same as `storedHeaders`, from Node's `rawHeaders` (name, value, name, value, ...) without
- * building a Headers object: names lower-cased and in Headers' sorted order, repeated names joined
- * with ", ", values trimmed, so both give the same record for the same request.
+ * building a Headers object: names lower-cased, repeated names joined with ", ", values trimmed.
+ * Keys come in arrival order rather than sorted (JSONB keeps its own order anyway), so past the
+ * budget the two may keep different headers.
  */
 export function storedRawHeaders(
   rawHeaders: readonly string[],
   credentialHeaders: ReadonlySet<string>,
 ): Record<string, string> {
-  const values = new Map<string, string>();
+  // No prototype: a header named __proto__ is kept as data like any other.
+  const kept: Record<string, string> = Object.create(null);
+  let budget = MAX_STORED_HEADER_BYTES;
   for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
     const name = (rawHeaders[index] as string).toLowerCase();
     if (name.startsWith(':') || ALWAYS_DROPPED.has(name) || credentialHeaders.has(name)) continue;
     const value = normalizeValue(rawHeaders[index + 1] as string);
-    const previous = values.get(name);
-    values.set(name, previous === undefined ? value : `${previous}, ${value}`);
-  }
-  const kept: Record<string, string> = {};
-  let budget = MAX_STORED_HEADER_BYTES;
-  for (const name of [...values.keys()].sort()) {
-    const value = values.get(name) as string;
-    budget -= name.length + value.length;
-    if (budget >= 0) kept[name] = value;
+    const previous = kept[name];
+    budget -= previous === undefined ? name.length + value.length : value.length + 2;
+    if (budget < 0) break;
+    kept[name] = previous === undefined ? value : `${previous}, ${value}`;
   }
   return kept;
 }
