@@ -15,7 +15,10 @@ describe('a signed delivery through the real ingest and worker processes', () =>
 
   beforeAll(async () => {
     stack = await startStack({
-      sources: { gh: { provider: 'github', secrets: ['env:E2E_GITHUB_SECRET'] } },
+      sources: {
+        gh: { provider: 'github', secrets: ['env:E2E_GITHUB_SECRET'] },
+        sw: { provider: 'standard-webhooks', secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'] },
+      },
       extraEnv: { E2E_GITHUB_SECRET: 'e2e-secret' },
       // Every log line, down to debug, is checked for secrets below.
       ingestEnv: { LOG_LEVEL: 'debug' },
@@ -51,6 +54,21 @@ describe('a signed delivery through the real ingest and worker processes', () =>
     expect(rows[0]?.event_id).toBe('delivery-e2e-1');
   });
 
+  it('stores the event type a Standard Webhooks body carries, read from the payload by the database', async () => {
+    const send = (body: string, id: string) =>
+      runNode('apps/cli/dist/main.js', env, ['send', '--source', 'sw', '--data', body, '--id', id]);
+    const typed = send('{"type":"invoice.paid","data":{"type":"nested"}}', 'msg_typed');
+    const untyped = send('{"data":{"type":"nested"}}', 'msg_untyped');
+    expect(await Promise.all([exited(typed.child), exited(untyped.child)])).toEqual([0, 0]);
+    await waitFor(async () => (await countEvents(db.sql, 'sw')) === 2, 15_000, 'the rows');
+    const rows = await db.sql<{ event_id: string; event_type: string | null }[]>`
+      select event_id, event_type from webhook_events where source = 'sw' order by event_id`;
+    expect(rows).toEqual([
+      { event_id: 'msg_typed', event_type: 'invoice.paid' },
+      { event_id: 'msg_untyped', event_type: null },
+    ]);
+  });
+
   it('refuses a tampered delivery and stores nothing for it', async () => {
     const run = runNode('apps/cli/dist/main.js', env, [
       'send',
@@ -74,7 +92,7 @@ describe('a signed delivery through the real ingest and worker processes', () =>
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-    const accepted = lines.filter((line) => line.msg === 'accepted');
+    const accepted = lines.filter((line) => line.msg === 'accepted' && line.source !== 'sw');
     expect(accepted.length).toBeGreaterThanOrEqual(20);
     for (const line of accepted) {
       expect(line).toMatchObject({ source: 'gh', status: 202, eventId: 'delivery-e2e-1' });

@@ -64,6 +64,7 @@ function toNewEvent(item: Pending): NewEvent {
     source: event.source,
     eventId: event.eventId,
     eventType: event.eventType,
+    eventTypeField: event.eventTypeField ?? null,
     headers: event.headers,
     body: event.body,
     payloadJson: payloadOf(item),
@@ -194,15 +195,15 @@ export class BatchWriter {
     const { event } = item;
     const handler = this.options.handlers?.get(event.source);
     if (!handler) return;
-    const payloadJson = payloadOf(item);
+    const payload = parsePayload(payloadOf(item));
     const handlerEvent: HandlerEvent = {
       id,
       source: event.source,
       eventId: event.eventId,
-      eventType: event.eventType,
+      eventType: event.eventType ?? typeFromPayload(payload, event.eventTypeField),
       headers: event.headers,
       body: event.body,
-      payload: parsePayload(payloadJson),
+      payload,
       receivedAt: new Date(event.receivedAt),
       replay,
     };
@@ -215,6 +216,17 @@ export class BatchWriter {
       throw new HandlerError(event.source, error);
     }
   }
+}
+
+/** The event type as the insert reads it from the payload (see insertEvents): a top-level string. */
+function typeFromPayload(payload: unknown, field: string | undefined): string | null {
+  if (field === undefined || typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    return null;
+  }
+  const value: unknown = Object.hasOwn(payload, field)
+    ? (payload as Record<string, unknown>)[field]
+    : undefined;
+  return typeof value === 'string' ? value : null;
 }
 
 /** The handler sees what the database stored: the payload parsed, or null. */

@@ -159,6 +159,28 @@ describe('BatchWriter against real PostgreSQL', () => {
     expect(seen).toEqual(['inv_1:false:object', 'inv_1:true:object']);
   });
 
+  it('gives a handler the event type the row holds, also when it was read from the payload', async () => {
+    const seen: Array<string | null> = [];
+    const writer = new BatchWriter({
+      sql,
+      maxBatchSize: 10,
+      maxConcurrentBatches: 1,
+      handlers: new Map([['typed', (e: Parameters<Handler>[0]) => void seen.push(e.eventType)]]),
+    });
+    const fromBody = (eventId: string, body: string): EventJob => ({
+      ...event('typed', eventId, body),
+      eventType: null,
+      eventTypeField: 'type',
+    });
+    await writer.write(fromBody('t_1', '{"type":"invoice.paid"}'));
+    await writer.write(fromBody('t_2', '{"type":7}'));
+    await writer.write(event('typed', 't_3', '{"type":"ignored"}'));
+    const rows = await sql<{ event_id: string; event_type: string | null }[]>`
+      SELECT event_id, event_type FROM webhook_events WHERE source = 'typed' ORDER BY event_id`;
+    expect(rows.map((row) => row.event_type)).toEqual(['invoice.paid', null, 'test.event']);
+    expect(seen).toEqual(['invoice.paid', null, 'test.event']);
+  });
+
   it('fails only the event whose handler throws, and stores nothing of it', async () => {
     const handler: Handler = async (e, tx) => {
       await tx`UPDATE counters SET n = n + 100 WHERE name = 'paid'`;

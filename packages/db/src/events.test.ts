@@ -190,6 +190,44 @@ describe('insertEvents', () => {
     }
   });
 
+  it('reads the event type from the payload field it is told of, when it has none of its own', async () => {
+    const typed = (eventId: string, body: string, overrides: Partial<NewEvent> = {}) =>
+      newEvent({
+        eventId,
+        body,
+        payloadJson: payloadJsonFor(body, 'application/json'),
+        eventType: null,
+        eventTypeField: 'type',
+        ...overrides,
+      });
+    await insertEvents(sql, [
+      typed('string', '{"data":{"type":"nested"},"type":"invoice.paid"}'),
+      typed('duplicate-key', '{"type":"first","type":"last"}'),
+      typed('number', '{"type":5}'),
+      typed('missing', '{"kind":"x"}'),
+      typed('array', '["type"]'),
+      typed('scalar', '"type"'),
+      typed('not-json', 'type=invoice.paid', { payloadJson: null }),
+      typed('own-type', '{"type":"from.body"}', { eventType: 'from.header' }),
+      typed('no-field', '{"type":"ignored"}', { eventTypeField: null }),
+      typed('other-field', '{"type":"a","event":"b"}', { eventTypeField: 'event' }),
+    ]);
+    const rows = await sql<{ event_id: string; event_type: string | null }[]>`
+      SELECT event_id, event_type FROM webhook_events`;
+    expect(Object.fromEntries(rows.map((row) => [row.event_id, row.event_type]))).toEqual({
+      string: 'invoice.paid',
+      'duplicate-key': 'last',
+      number: null,
+      missing: null,
+      array: null,
+      scalar: null,
+      'not-json': null,
+      'own-type': 'from.header',
+      'no-field': null,
+      'other-field': 'b',
+    });
+  });
+
   it('splits rows into power-of-two statements, so few statement shapes are ever prepared', () => {
     expect(statementSizes(0)).toEqual([]);
     expect(statementSizes(1)).toEqual([1]);

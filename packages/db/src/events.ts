@@ -20,6 +20,8 @@ export interface NewEvent {
   source: string;
   eventId: string;
   eventType: string | null;
+  /** Where eventType is null: the payload's top-level field whose string value is the type. */
+  eventTypeField?: string | null | undefined;
   headers: Record<string, string>;
   /** The raw body exactly as received. */
   body: string;
@@ -38,7 +40,7 @@ export interface InsertEventResult {
 // Statements hold a power-of-two number of rows, up to this many: a batch of any size then uses a
 // few statement shapes that each connection prepares once, where one statement per batch size would
 // make PostgreSQL parse and plan a new statement of thousands of parameters for nearly every batch.
-// 7 parameters a row keeps the largest far below the protocol's 65535-parameter limit.
+// 8 parameters a row keeps the largest far below the protocol's 65535-parameter limit.
 const MAX_ROWS_PER_STATEMENT = 256;
 
 /** Splits `count` rows into power-of-two chunk sizes, largest first: 300 is 256 + 32 + 8 + 4. */
@@ -100,19 +102,31 @@ function insertChunk(sql: Queryable, chunk: readonly NewEvent[]) {
     // each event costs on the wire (payloadJsonFor hands back the body itself in that case).
     const payloadIsBody = event.payloadJson === event.body;
     const payload = payloadIsBody ? null : event.payloadJson;
+    const typeField = event.eventType === null ? (event.eventTypeField ?? null) : null;
     return i === 0
-      ? sql`(${event.source}::text, ${event.eventId}::text, ${event.eventType}::text, ${sql.json(event.headers)}::jsonb,
-          ${event.body}::text, ${payloadIsBody}::bool, ${payload}::text, ${event.receivedAt}::timestamptz)`
-      : sql`,(${event.source}, ${event.eventId}, ${event.eventType}, ${sql.json(event.headers)},
+      ? sql`(${event.source}::text, ${event.eventId}::text, ${event.eventType}::text, ${typeField}::text,
+          ${sql.json(event.headers)}::jsonb, ${event.body}::text, ${payloadIsBody}::bool, ${payload}::text,
+          ${event.receivedAt}::timestamptz)`
+      : sql`,(${event.source}, ${event.eventId}, ${event.eventType}, ${typeField}, ${sql.json(event.headers)},
           ${event.body}, ${payloadIsBody}, ${payload}, ${event.receivedAt})`;
   });
   // `text` then `jsonb`, never a jsonb-typed parameter: postgres.js would JSON.stringify the text
-  // again and store a JSON string scalar.
+  // again and store a JSON string scalar. The payload is cast in a subquery that OFFSET 0 keeps
+  // from being flattened, so the event type is read from the parsed payload rather than parsing
+  // the body a second time.
   return sql<{ id: string; source: string; event_id: string }[]>`
     INSERT INTO webhook_events (source, event_id, event_type, headers, body, payload, received_at)
-    SELECT source, event_id, event_type, headers, body,
-      CASE WHEN payload_is_body THEN body::jsonb ELSE payload::jsonb END, received_at
-    FROM (VALUES ${rows}) AS v (source, event_id, event_type, headers, body, payload_is_body, payload, received_at)
+    SELECT source, event_id,
+      COALESCE(event_type,
+        CASE WHEN jsonb_typeof(payload -> type_field) = 'string' THEN payload ->> type_field END),
+      headers, body, payload, received_at
+    FROM (
+      SELECT source, event_id, event_type, type_field, headers, body,
+        CASE WHEN payload_is_body THEN body::jsonb ELSE payload::jsonb END AS payload, received_at
+      FROM (VALUES ${rows})
+        AS v (source, event_id, event_type, type_field, headers, body, payload_is_body, payload, received_at)
+      OFFSET 0
+    ) AS parsed
     ON CONFLICT (source, event_id) DO NOTHING
     RETURNING id, source, event_id`;
 }

@@ -6,6 +6,11 @@ export const eventJobSchema = z.object({
   source: z.string().min(1),
   eventId: z.string().min(1),
   eventType: z.string().nullable(),
+  /**
+   * Where eventType is null: the top-level field of the JSON body holding the type, read by the
+   * database as it stores the payload (the scheme had no reason to parse the body at ingest).
+   */
+  eventTypeField: z.string().min(1).max(128).optional(),
   /** Request headers worth keeping, lower-cased, credentials removed. */
   headers: z.record(z.string(), z.string()),
   /** The raw body, byte-exact (ingest only accepts UTF-8 bodies). */

@@ -24,6 +24,12 @@ export interface Verified {
   readonly eventId?: string | undefined;
   /** The provider's event type (Stripe `type`, GitHub `X-GitHub-Event`, ...). */
   readonly eventType?: string | undefined;
+  /**
+   * Instead of `eventType`: the top-level field of a JSON body that holds the event type, for
+   * schemes that have no other reason to parse the body at ingest. It is read where the body is
+   * parsed anyway: by the database, as it stores the payload.
+   */
+  readonly eventTypeField?: string | undefined;
   /** Set when the delivery is a verification handshake: answer it, never enqueue it. */
   readonly handshake?: Handshake | undefined;
 }
