@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureInstalledAndBuilt, ensureServices } from './lib/services.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,8 +35,12 @@ async function waitReady(url, child, name, headers = {}, timeoutMs = 30_000) {
 }
 
 /** Runs an app with its output prefixed by its name. */
-function runApp(name, script, env) {
-  const child = spawn(process.execPath, [script], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function runApp(name, script, env, nodeFlags = []) {
+  const child = spawn(process.execPath, [...nodeFlags, script], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   for (const stream of [child.stdout, child.stderr]) {
     let pending = '';
     stream.on('data', (chunk) => {
@@ -96,7 +100,10 @@ async function main() {
   try {
     execFileSync(process.execPath, [cli, 'migrate'], { cwd: root, env, stdio: 'inherit' });
     const ingest = runApp('ingest', 'apps/ingest/dist/main.js', env);
-    const worker = runApp('worker', 'apps/worker/dist/main.js', env);
+    const { workerNodeFlags } = await import(
+      pathToFileURL(path.join(root, 'apps/worker/dist/node-flags.js')).href
+    );
+    const worker = runApp('worker', 'apps/worker/dist/main.js', env, workerNodeFlags);
     const dashboard = runApp('dashboard', 'apps/dashboard/dist/main.js', env);
     children.push(ingest, worker, dashboard);
     for (const [name, child] of [

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { workerNodeFlags } from '@inlet/worker';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { repoRoot } from './support.js';
@@ -49,11 +50,20 @@ describe('docker-compose.yml', async () => {
 
   it('runs commands that exist in the built repository', () => {
     for (const name of ['migrate', 'ingest', 'worker', 'dashboard']) {
-      const [binary, script] = services[name]?.command ?? [];
+      const [binary, ...rest] = services[name]?.command ?? [];
+      const script = rest.find((argument) => !argument.startsWith('-'));
       expect(binary).toBe('node');
       expect(existsSync(path.join(repoRoot, script ?? 'missing'))).toBe(true);
     }
     expect(services.migrate?.command).toContain('migrate');
+  });
+
+  it('starts the worker with its Node options, as its start script does', async () => {
+    const worker = JSON.parse(await readFile(path.join(repoRoot, 'apps/worker/package.json'), 'utf8')) as {
+      scripts: { start: string };
+    };
+    expect(services.worker?.command).toEqual(['node', ...workerNodeFlags, 'apps/worker/dist/main.js']);
+    expect(worker.scripts.start).toBe(['node', ...workerNodeFlags, 'dist/main.js'].join(' '));
   });
 
   it('starts the worker only after the migration succeeded', () => {

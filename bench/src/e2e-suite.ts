@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { workerNodeFlags } from '@inlet/worker';
 import { NodeChild } from './child-process.js';
 import { CpuMeter, type PhaseCpu, processCpu, selfCpu } from './cpu-meter.js';
 import { logProfile, profileArgs } from './cpu-profile.js';
@@ -145,7 +146,7 @@ export async function runE2eSuite(context: SuiteContext, estimates: E2eEstimates
           port: metricsPort,
           readyPath: '/readyz',
           stdoutFile: path.join(context.runDir, 'e2e-worker.log'),
-          execArgv: profileArgs(context.cpuProfileDir, 'e2e-worker'),
+          execArgv: [...workerNodeFlags, ...profileArgs(context.cpuProfileDir, 'e2e-worker')],
           env: {
             ...baseEnv(),
             ...queueEnv,

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { workerNodeFlags } from '@inlet/worker';
 import { NodeChild } from './child-process.js';
 import { CpuMeter, type PhaseCpu, processCpu } from './cpu-meter.js';
 import { logProfile, profileArgs } from './cpu-profile.js';
@@ -32,6 +33,8 @@ interface DrainPhase {
   readonly label: string;
   readonly script: string;
   readonly env: Readonly<Record<string, string>>;
+  /** Node options of the process, before the script (the worker's own, as it is started). */
+  readonly nodeFlags?: readonly string[];
   /** Writes one row per event, which is checked after the drain. */
   readonly writesRows: boolean;
 }
@@ -63,7 +66,7 @@ export async function runWorkerSuite(context: WorkerSuiteContext): Promise<Suite
       script: phase.script,
       cwd: packageRoot,
       env: { ...baseEnv(), ...queueEnv, ...phase.env },
-      execArgv: profileArgs(context.cpuProfileDir, phase.slug),
+      execArgv: [...(phase.nodeFlags ?? []), ...profileArgs(context.cpuProfileDir, phase.slug)],
     });
     let result: DrainResult;
     let meter: CpuMeter | undefined;
@@ -117,6 +120,7 @@ export async function runWorkerSuite(context: WorkerSuiteContext): Promise<Suite
     slug,
     label,
     script: context.workerScript,
+    nodeFlags: workerNodeFlags,
     env: {
       DATABASE_URL: database.url,
       WORKER_METRICS_PORT: '0',
