@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import type { IpAddress, IpRanges, RateLimit, Source, Sources } from '@inlet/config';
-import { type EventProducer, QueueUnavailableError } from '@inlet/queue';
+import { type EventJob, type EventProducer, QueueUnavailableError } from '@inlet/queue';
 import {
   type DeliveryRequest,
   type NonceStore,
@@ -239,17 +239,18 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
     const eventId = deriveEventId(request, verified.eventId, source.idempotency);
     const enqueueStarted = performance.now();
     try {
-      await deps.producer.enqueue({
+      const job: EventJob = {
         source: source.name,
         eventId,
         eventType: verified.eventType ?? null,
-        ...(verified.eventType === undefined && verified.eventTypeField
-          ? { eventTypeField: verified.eventTypeField }
-          : {}),
         headers: headersToStore(c, credentials.get(source.name) ?? NO_HEADERS),
         body: text,
         receivedAt: request.now,
-      });
+      };
+      if (verified.eventType === undefined && verified.eventTypeField) {
+        job.eventTypeField = verified.eventTypeField;
+      }
+      await deps.producer.enqueue(job);
     } catch (error) {
       if (error instanceof QueueUnavailableError) {
         deps.logger.warn({ requestId, source: source.name, err: error.message }, 'enqueue failed');
