@@ -79,6 +79,21 @@ function verificationKey(secret: string): KeyObject | undefined {
   return key === undefined ? undefined : createPublicKey(key);
 }
 
+/**
+ * Keys derived from configured secrets, kept so that a delivery does not decode its source's
+ * secrets again (or, for Ed25519, build a KeyObject again). Only configured secrets reach these
+ * maps, so they stay as small as the sources file.
+ */
+const hmacKeys = new Map<string, Buffer | undefined>();
+const verificationKeys = new Map<string, KeyObject | undefined>();
+
+function memoized<T>(cache: Map<string, T>, secret: string, derive: (secret: string) => T): T {
+  if (cache.has(secret)) return cache.get(secret) as T;
+  const value = derive(secret);
+  cache.set(secret, value);
+  return value;
+}
+
 function isAsymmetric(secret: string): boolean {
   return secret.startsWith(PUBLIC_KEY_PREFIX) || secret.startsWith(SIGNING_KEY_PREFIX);
 }
@@ -156,13 +171,13 @@ function assertAnySecretVerifies(
   for (const secret of secrets) {
     if (isAsymmetric(secret)) {
       if (signatures.v1a.length === 0) continue;
-      const key = verificationKey(secret);
+      const key = memoized(verificationKeys, secret, verificationKey);
       if (key === undefined) continue;
       content ??= Buffer.concat(signed.map((part) => (typeof part === 'string' ? Buffer.from(part) : part)));
       for (const signature of signatures.v1a) if (ed25519Verifies(key, content, signature)) return;
     } else {
       if (signatures.v1.length === 0) continue;
-      const key = standardWebhooksKey(secret);
+      const key = memoized(hmacKeys, secret, standardWebhooksKey);
       if (key === undefined) continue;
       const expected = hmacDigest('sha256', key, signed);
       for (const signature of signatures.v1) if (constantTimeEqual(expected, signature)) return;
