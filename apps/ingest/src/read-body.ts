@@ -15,22 +15,23 @@ function tooLarge(maxBytes: number): IngestError {
  * builds a web ReadableStream per request and costs ingest most of its throughput; only a chunked
  * body, whose size is unknown, is read as a stream here, counting as it goes.
  */
-export async function readBoundedBody(request: HonoRequest, maxBytes: number): Promise<Buffer> {
-  try {
-    return await read(request, maxBytes);
-  } catch (error) {
-    if (error instanceof IngestError) throw error;
-    // The sender went away mid-body, or sent a malformed chunked encoding: its fault, not ours.
-    throw new IngestError('invalid_payload', 'The body could not be read to its end.');
-  }
-}
-
-async function read(request: HonoRequest, maxBytes: number): Promise<Buffer> {
+export function readBoundedBody(request: HonoRequest, maxBytes: number): Promise<Buffer> {
   const declared = request.header('content-length')?.trim();
   if (declared !== undefined && DIGITS.test(declared)) {
-    if (Number(declared) > maxBytes) throw tooLarge(maxBytes);
-    return Buffer.from(await request.arrayBuffer());
+    if (Number(declared) > maxBytes) return Promise.reject(tooLarge(maxBytes));
+    // One promise on the common path: this runs for every delivery.
+    return request.arrayBuffer().then((body) => Buffer.from(body), unreadable);
   }
+  return readChunked(request, maxBytes).catch(unreadable);
+}
+
+/** The sender went away mid-body, or sent a malformed chunked encoding: its fault, not ours. */
+function unreadable(error: unknown): never {
+  if (error instanceof IngestError) throw error;
+  throw new IngestError('invalid_payload', 'The body could not be read to its end.');
+}
+
+async function readChunked(request: HonoRequest, maxBytes: number): Promise<Buffer> {
   const stream = request.raw.body;
   if (!stream) return Buffer.alloc(0);
   const reader = stream.getReader();
