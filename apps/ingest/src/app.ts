@@ -322,10 +322,7 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
     const delivery = DELIVERY_PATH.exec(c.req.path);
     if (!delivery) return errorResponse(c, new IngestError('not_found', 'There is nothing at this path.'));
     c.header('Allow', 'POST');
-    const response = errorResponse(
-      c,
-      new IngestError('method_not_allowed', 'Deliveries must be sent with POST.'),
-    );
+    const response = refusal(c, new IngestError('method_not_allowed', 'Deliveries must be sent with POST.'));
     metrics.request(delivery[1], response.status);
     return response;
   });
