@@ -58,6 +58,10 @@ describe('runBench', () => {
       expect(Number.isFinite(value)).toBe(true);
     }
     expect(written.ingest?.statuses).toEqual({ '202': positive });
+    // The naive handler brackets ingest: its figure is the mean of a window before and one after.
+    const [before, after] = written.reference.naive_ingest_windows_rps ?? [];
+    expect([before, after]).toEqual([positive, positive]);
+    expect(written.reference.naive_ingest_rps).toBe(Math.round(((before ?? 0) + (after ?? 0)) / 2));
     expect(written.worker?.variants).toEqual([
       expect.objectContaining({ name: 'concurrency 300, batch 300', events_per_s: positive }),
     ]);
@@ -87,6 +91,7 @@ describe('runBench', () => {
         'e2e',
         'ingest',
         'naive-ingest',
+        'naive-ingest-after',
         'naive-pair',
         'naive-worker',
         'worker',
@@ -121,7 +126,7 @@ describe('runBench', () => {
       'ingest peak RSS < 200 MB',
     ]);
     expect(rows.map((row) => row.group)).toEqual([
-      ...Array(4).fill('ingest'),
+      ...Array(5).fill('ingest'),
       ...Array(4).fill('worker'),
       ...Array(2).fill('e2e'),
     ]);

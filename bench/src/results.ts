@@ -135,6 +135,11 @@ export interface ReferenceSection {
   naive_ingest_p50_ms?: number | null;
   naive_ingest_p99_ms?: number | null;
   naive_ingest_peak_rss_mb?: number | null;
+  /**
+   * The naive handler's two windows, before and after ingest; `naive_ingest_rps` (and its p50/p99)
+   * is their mean, so that a drift of the machine's load during the run favours neither side.
+   */
+  naive_ingest_windows_rps?: number[];
   /** `queue.add` in a loop, 50 in flight, one process: the add ceiling. */
   bullmq_add_rps?: number;
   /** A BullMQ worker whose processor does nothing (concurrency 100): the ceiling of any BullMQ worker. */
