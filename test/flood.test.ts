@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createEventQueue, createRedis } from '@inlet/queue';
@@ -257,5 +258,98 @@ describe('an overloaded queue', () => {
       'a delivery to be accepted again',
     );
     expect(accepted).toBe(true);
+  });
+});
+
+/**
+ * A delivery that announces `bytes` of body and trickles them in 64 KiB pieces every 100 ms, the
+ * way an attacker holds memory without a valid signature. Resolves with the status, or the error
+ * code when the connection was cut first.
+ */
+function trickledDelivery(url: string, bytes: number): Promise<string> {
+  const target = new URL(`${url}/webhooks/steady`);
+  const piece = Buffer.alloc(64 * 1024, 'p');
+  return new Promise((resolve) => {
+    const req = httpRequest({
+      host: target.hostname,
+      port: target.port,
+      path: target.pathname,
+      method: 'POST',
+      agent: false,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': String(bytes),
+        'x-hub-signature-256': 'sha256=00',
+        'x-github-delivery': 'trickled',
+        'x-github-event': 'push',
+      },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(String(res.statusCode));
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    let sent = 0;
+    const next = () => {
+      if (req.destroyed) return;
+      const size = Math.min(piece.length, bytes - sent);
+      req.write(piece.subarray(0, size));
+      sent += size;
+      if (sent < bytes) setTimeout(next, 100);
+      else req.end();
+    };
+    next();
+  });
+}
+
+describe('many large bodies at once', () => {
+  let stack: Awaited<ReturnType<typeof startIngests>>;
+  beforeAll(async () => {
+    stack = await startIngests(
+      1,
+      { steady: { provider: 'github', secrets: ['env:FLOOD_STEADY_SECRET'] } },
+      { INLET_RATE_LIMIT: '{"points":1000000,"durationSeconds":1}' },
+    );
+  });
+  afterAll(() => stack?.stop());
+
+  it('keeps ingest memory bounded: bodies past INLET_MAX_BODY_BYTES_IN_FLIGHT get 503 before they are read', async () => {
+    const [url] = stack.urls;
+    const [ingest] = stack.processes;
+    if (!url || !ingest) throw new Error('an ingest process');
+    let peakKb = await rssKb(ingest);
+    const sampler = setInterval(() => {
+      rssKb(ingest).then(
+        (kb) => {
+          peakKb = Math.max(peakKb, kb);
+        },
+        () => {},
+      );
+    }, 50);
+    // 300 unsigned bodies of 1 MiB each (the default maxBodyBytes) trickled at once: held
+    // together they would take ingest past 450 MB.
+    const outcomes = await Promise.all(Array.from({ length: 300 }, () => trickledDelivery(url, 1024 * 1024)));
+    clearInterval(sampler);
+
+    const counts = outcomes.reduce<Record<string, number>>((acc, outcome) => {
+      acc[outcome] = (acc[outcome] ?? 0) + 1;
+      return acc;
+    }, {});
+    // The ones that fit were read and refused for their signature; the rest were refused unread
+    // (a sender still writing when the 503 comes may see its connection cut instead).
+    expect(counts['401'], JSON.stringify(counts)).toBeGreaterThan(0);
+    expect((counts['503'] ?? 0) + (counts.EPIPE ?? 0) + (counts.ECONNRESET ?? 0)).toBeGreaterThan(200);
+    expect(peakKb, `peak RSS ${peakKb} kB`).toBeLessThan(300 * 1024);
+    expect(ingest.child.exitCode).toBeNull();
+
+    // Nothing stays held: a signed delivery is accepted at once, and the gauge is back to 0.
+    expect((await post(`${url}/webhooks/steady`, delivery('steady'))).status).toBe(202);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^inlet_ingest_body_bytes_in_flight 0$/m);
+    expect(metrics).toMatch(/^inlet_ingest_requests_total\{source="steady",status="503"\} [1-9]/m);
+    // The log says so once, not once per refusal.
+    const notices = ingest.output().match(/request bodies in flight at their bound/g) ?? [];
+    expect(notices.length).toBeGreaterThanOrEqual(1);
+    expect(notices.length).toBeLessThanOrEqual(3);
   });
 });

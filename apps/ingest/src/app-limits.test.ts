@@ -17,6 +17,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type IngestDeps } from './app.js';
 import { BacklogMonitor } from './backlog-monitor.js';
+import { BodyBudget } from './body-budget.js';
 import { createIngestMetrics } from './metrics.js';
 import { SourceRateLimiter } from './rate-limiter.js';
 
@@ -337,5 +338,126 @@ describe('ingest under a full backlog', () => {
       [true, 12],
       [false, 3],
     ]);
+  });
+});
+
+describe('ingest with a bound on the bytes of bodies in flight', () => {
+  const BUDGET = 64 * 1024;
+  const names = uniqueQueue();
+  const connection = createRedis(testRedisUrl(), 'producer');
+  const producer = new EventProducer(createEventQueue(connection, names), connection);
+  const metrics = createIngestMetrics({ sources: sources.keys(), defaultMetrics: false });
+  const refusals: number[] = [];
+  const bodyBudget = new BodyBudget(BUDGET, (held) => refusals.push(held));
+  const app = createApp({ sources, producer, nonces: createMemoryNonceStore(), logger, metrics, bodyBudget });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  let port = 0;
+
+  beforeAll(async () => {
+    if (!server.listening) await once(server, 'listening');
+    port = (server.address() as AddressInfo).port;
+    await producer.queue.waitUntilReady();
+  });
+  afterAll(async () => {
+    server.close();
+    await producer.queue.obliterate({ force: true });
+    await producer.close();
+  });
+
+  /** A signed delivery to `open` whose body is about `bytes` long. */
+  function sized(bytes: number): RequestInit & { body: string } {
+    counter += 1;
+    const body = JSON.stringify({ n: counter, pad: 'p'.repeat(Math.max(0, bytes - 40)) });
+    const source = sources.get('open');
+    if (!source) throw new Error('no source open');
+    const signature = source.provider.sign(
+      { body, secret: 'k3', timestamp: Math.floor(Date.now() / 1000), id: 'x' },
+      source.settings,
+    );
+    if (signature instanceof Promise) throw new Error('synchronous signers only');
+    return { method: 'POST', body, headers: { 'content-type': 'application/json', ...signature } };
+  }
+
+  const held = async () => {
+    const text = await (await app.request('/metrics')).text();
+    return Number(/^inlet_ingest_body_bytes_in_flight (\d+)$/m.exec(text)?.[1]);
+  };
+
+  /** A delivery over the socket that announces `announced` bytes and sends only a sliver of them. */
+  function trickle(announced: number) {
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/webhooks/open',
+      headers: { 'content-type': 'application/json', 'content-length': String(announced) },
+    });
+    const answered = new Promise<number>((resolve) => {
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', () => resolve(-1));
+    });
+    req.write('{"a":');
+    return { req, answered };
+  }
+
+  it('refuses with 503 and Retry-After, before reading it, a body that would go past the bound, and takes it once room is made', async () => {
+    expect(await held()).toBe(0);
+    const slow = trickle(48 * 1024);
+    await waitFor(async () => (await held()) === 48 * 1024, 5000, 'the slow body to be held');
+
+    const before = await producer.backlog();
+    const big = sized(20 * 1024);
+    const refused = await app.request('/webhooks/open', big);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(await refused.json()).toEqual({ error: { code: 'unavailable', message: expect.any(String) } });
+    expect(refusals).toEqual([48 * 1024]);
+    // A small body still fits beside the slow one.
+    expect((await app.request('/webhooks/open', sized(1024))).status).toBe(202);
+
+    // A chunked body (no Content-Length) is counted as it arrives, and refused as it goes past.
+    const chunks = [new TextEncoder().encode('{"pad":"'), new Uint8Array(30 * 1024).fill(112)];
+    const streamed = await app.request('/webhooks/open', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-sig': 'sha256=00' },
+      body: new ReadableStream({
+        pull(controller) {
+          const next = chunks.shift();
+          if (next) controller.enqueue(next);
+          else controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(503);
+    expect(await producer.backlog()).toBe(before + 1);
+
+    // The slow sender gives up: its bytes are given back, and the refused body now fits.
+    slow.req.destroy();
+    await slow.answered;
+    await waitFor(async () => (await held()) === 0, 5000, 'the slow body to be given back');
+    expect((await app.request('/webhooks/open', big)).status).toBe(202);
+    expect(await held()).toBe(0);
+  });
+
+  it('always takes one body when nothing else is held, even one larger than the bound', async () => {
+    expect(await held()).toBe(0);
+    expect((await app.request('/webhooks/open', sized(BUDGET + 1024))).status).toBe(202);
+    expect(await held()).toBe(0);
+  });
+
+  it('gives the bytes back whatever the answer: bad signature, bad body, unknown source', async () => {
+    const bad = { ...sized(2048), headers: { 'content-type': 'application/json', 'x-sig': 'sha256=00' } };
+    expect((await app.request('/webhooks/open', bad)).status).toBe(401);
+    const notUtf8 = { ...sized(10), body: new Uint8Array([0xff, 0xfe, 0xfd]) };
+    expect((await app.request('/webhooks/open', notUtf8)).status).toBe(400);
+    expect((await app.request('/webhooks/nobody', sized(100))).status).toBe(404);
+    expect(await held()).toBe(0);
+    expect(await (await app.request('/metrics')).text()).toContain(
+      'inlet_ingest_requests_total{source="open",status="503"} 2',
+    );
   });
 });

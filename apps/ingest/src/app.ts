@@ -12,6 +12,7 @@ import {
 import { type Context, Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Backlog } from './backlog-monitor.js';
+import type { BodyBudget, BodyLease } from './body-budget.js';
 import { resolveClientAddress } from './client-address.js';
 import { IngestError, statusFor } from './errors.js';
 import { deriveEventId } from './event-id.js';
@@ -43,6 +44,8 @@ export interface IngestDeps {
   readonly defaultRateLimit?: RateLimit;
   /** The queue's cached backlog: deliveries get 503 while it is full. */
   readonly backlog?: Backlog;
+  /** Bytes of bodies held at once across requests (INLET_MAX_BODY_BYTES_IN_FLIGHT); unbounded when absent. */
+  readonly bodyBudget?: BodyBudget;
 }
 
 type AppEnv = { Variables: { source: Source; requestId: string; client: IpAddress | undefined } };
@@ -135,6 +138,8 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
   const metrics = deps.metrics ?? createIngestMetrics({ sources: deps.sources.keys() });
   const { backlog } = deps;
   if (backlog) metrics.trackBacklog(() => backlog.depth);
+  const { bodyBudget } = deps;
+  if (bodyBudget) metrics.trackBodiesInFlight(() => bodyBudget.heldBytes);
   // Deliveries and error bodies name themselves (see the webhook route); so do these.
   for (const path of ['/healthz', '/readyz', '/metrics']) {
     app.use(path, async (c, next) => {
@@ -201,8 +206,24 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
   }
 
   async function accept(c: Context<AppEnv>, source: Source, requestId: string): Promise<Response> {
+    if (!bodyBudget) return acceptHeld(c, source, requestId);
+    // The body's bytes count against the budget until the delivery is answered.
+    const lease = bodyBudget.lease();
+    try {
+      return await acceptHeld(c, source, requestId, lease);
+    } finally {
+      lease.release();
+    }
+  }
+
+  async function acceptHeld(
+    c: Context<AppEnv>,
+    source: Source,
+    requestId: string,
+    lease?: BodyLease,
+  ): Promise<Response> {
     const started = performance.now();
-    const rawBody = await readBoundedBody(c.req, source.maxBodyBytes);
+    const rawBody = await readBoundedBody(c.req, source.maxBodyBytes, lease);
     let text: string;
     try {
       text = utf8.decode(rawBody);

@@ -24,6 +24,15 @@ export const ingestEnvShape = {
     .int('must be a whole number of jobs')
     .min(1, 'must be at least 1')
     .default(1_000_000),
+  /**
+   * Bytes of request bodies held at once across all requests; a delivery whose body would go past
+   * it gets 503 before its body is read. Bounds memory against many large or trickled bodies.
+   */
+  INLET_MAX_BODY_BYTES_IN_FLIGHT: z.coerce
+    .number({ message: 'must be a whole number of bytes' })
+    .int('must be a whole number of bytes')
+    .min(1024, 'must be at least 1024')
+    .default(16 * 1024 * 1024),
   /** Proxies whose X-Forwarded-For is believed; nobody's by default. */
   INLET_TRUSTED_PROXIES: ipRangeListFromEnv.default([]),
   /** Redis replicas that must hold an event before it is acknowledged (Redis WAIT); 0 waits for none. */

@@ -9,9 +9,12 @@ import {
 import { pino } from 'pino';
 import { createApp } from './app.js';
 import { BacklogMonitor } from './backlog-monitor.js';
+import { BodyBudget } from './body-budget.js';
 import { parseIngestEnv } from './env.js';
 import { createIngestServer } from './ingest-server.js';
 import { SourceRateLimiter } from './rate-limiter.js';
+
+const BODY_NOTICE_INTERVAL_MS = 10_000;
 
 async function main(): Promise<void> {
   const env = parseIngestEnv();
@@ -39,6 +42,17 @@ async function main(): Promise<void> {
         ? logger.warn({ depth, max: env.INLET_MAX_BACKLOG }, 'backlog full: refusing deliveries with 503')
         : logger.info({ depth, max: env.INLET_MAX_BACKLOG }, 'backlog below its bound: accepting again'),
   }).start();
+  // A flood of large bodies refuses thousands a second: say so at most every 10 s.
+  let lastBodyNotice = 0;
+  const bodyBudget = new BodyBudget(env.INLET_MAX_BODY_BYTES_IN_FLIGHT, (heldBytes) => {
+    const at = Date.now();
+    if (at - lastBodyNotice < BODY_NOTICE_INTERVAL_MS) return;
+    lastBodyNotice = at;
+    logger.warn(
+      { heldBytes, max: env.INLET_MAX_BODY_BYTES_IN_FLIGHT },
+      'request bodies in flight at their bound: refusing deliveries with 503',
+    );
+  });
   const app = createApp({
     sources,
     producer,
@@ -48,6 +62,7 @@ async function main(): Promise<void> {
     defaultRateLimit: env.INLET_RATE_LIMIT,
     trustedProxies: IpRanges.parse(env.INLET_TRUSTED_PROXIES),
     backlog,
+    bodyBudget,
   });
 
   const server = createIngestServer(app.fetch, env.serverTls);

@@ -46,6 +46,18 @@ export function createIngestMetrics(options: { sources: Iterable<string>; defaul
         },
       });
     },
+    /** Exposes the bytes of request bodies held now, read at scrape time. */
+    trackBodiesInFlight(read: () => number) {
+      if (registry.getSingleMetric('inlet_ingest_body_bytes_in_flight')) return;
+      new Gauge({
+        name: 'inlet_ingest_body_bytes_in_flight',
+        help: 'Bytes of request bodies ingest holds now; at INLET_MAX_BODY_BYTES_IN_FLIGHT deliveries get 503.',
+        registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    },
     request(source: string | undefined, status: number) {
       const name = label(source);
       const key = `${name} ${status}`;
