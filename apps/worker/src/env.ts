@@ -25,6 +25,8 @@ export const workerEnvShape = {
   WORKER_BATCH_SIZE: wholeNumber(1, 1000).default(256),
   /** Transactions one process runs at once. */
   WORKER_BATCH_CONCURRENCY: wholeNumber(1, 32).default(2),
+  /** Bytes of job data held at once; past it no new job is taken until some are done. */
+  WORKER_MAX_BODY_BYTES_IN_FLIGHT: wholeNumber(1024, 2 ** 40).default(16 * 1024 * 1024),
   /** A killed worker's jobs come back after about this long. */
   WORKER_LOCK_DURATION_MS: wholeNumber(1000, 600_000).default(30_000),
   /** `serializable` runs the storing transactions at SERIALIZABLE on PostgreSQL (CockroachDB always does). */

@@ -49,6 +49,7 @@ async function main(): Promise<void> {
     maxBatchSize: env.WORKER_BATCH_SIZE,
     maxConcurrentBatches: env.WORKER_BATCH_CONCURRENCY,
     lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+    maxBodyBytesInFlight: env.WORKER_MAX_BODY_BYTES_IN_FLIGHT,
     handlers,
     ...(env.INLET_DB_ISOLATION === 'serializable' ? { isolation: 'serializable' as const } : {}),
     on: metrics,

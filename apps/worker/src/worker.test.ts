@@ -262,6 +262,52 @@ describe('event worker against real Redis and PostgreSQL', () => {
     }
   });
 
+  it('takes no new job while the bodies in flight are over their bound, then takes them again', async () => {
+    const names = uniqueQueue();
+    const producerConnection = createRedis(testRedisUrl(), 'producer');
+    const producer = new EventProducer(createEventQueue(producerConnection, names), producerConnection);
+    await producer.queue.waitUntilReady();
+    const body = JSON.stringify({ pad: 'p'.repeat(100 * 1024) });
+    for (let i = 0; i < 60; i += 1) await producer.enqueue(event('large', `evt_${i}`, body));
+    // A slow handler keeps each batch's jobs in flight long enough for more to be taken.
+    const slow: Handler = async (_event, tx) => {
+      await tx`select pg_sleep(0.01)`;
+    };
+    const connection = createRedis(testRedisUrl(), 'worker');
+    const { worker } = createEventWorker({
+      connection,
+      queue: names,
+      sql: db.sql,
+      logger,
+      concurrency: 50,
+      maxBodyBytesInFlight: 300 * 1024,
+      handlers: new Map([['large', slow]]),
+    });
+    let peakActive = 0;
+    const sampler = setInterval(() => {
+      producer.queue.getActiveCount().then(
+        (active) => {
+          peakActive = Math.max(peakActive, active);
+        },
+        () => {},
+      );
+    }, 5);
+    try {
+      await waitFor(async () => (await countEvents(db.sql, 'large')) === 60, 30_000, '60 rows');
+      // Three bodies fit in the bound; the one that goes past it, and a fetch or two already on
+      // their way, are all that can be in flight beside them.
+      expect(peakActive).toBeGreaterThan(1);
+      expect(peakActive).toBeLessThanOrEqual(8);
+      await waitFor(() => worker.concurrency === 50, 5000, 'full concurrency again');
+    } finally {
+      clearInterval(sampler);
+      await worker.close();
+      connection.disconnect();
+      await producer.queue.obliterate({ force: true });
+      await producer.close();
+    }
+  });
+
   it('sends data that fails its schema straight to the failed set', async () => {
     const names = uniqueQueue();
     const connection = createRedis(testRedisUrl(), 'worker');

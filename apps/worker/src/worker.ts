@@ -1,6 +1,6 @@
 import type { Sql } from '@inlet/db';
 import { batchWritesThisTurn, type EventJob } from '@inlet/queue';
-import { DelayedError, type Job, Worker } from 'bullmq';
+import { DelayedError, type Job, type JobJson, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BatchWriter, DatabaseUnavailableError, type WriteOutcome } from './batch-writer.js';
@@ -18,6 +18,12 @@ export interface EventWorkerOptions {
   readonly maxConcurrentBatches?: number;
   readonly handlers?: ReadonlyMap<string, Handler>;
   readonly isolation?: 'serializable';
+  /**
+   * Bytes of job data (bodies, mostly) this process holds at once (default 16 MiB). Past it the
+   * worker takes no new job until enough in flight are done, so a run of large events cannot take
+   * its memory to `concurrency` times their size.
+   */
+  readonly maxBodyBytesInFlight?: number;
   /** How long a job's lock lasts: a killed worker's jobs come back after about this long. */
   readonly lockDurationMs?: number;
   /** Observers, e.g. metrics. */
@@ -34,6 +40,9 @@ export interface EventWorkerStats {
   replayed: number;
   transactionRetries: number;
 }
+
+/** Bytes of job data a worker holds at once by default (WORKER_MAX_BODY_BYTES_IN_FLIGHT). */
+export const DEFAULT_MAX_BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 
 /**
  * How long an event waits for an unreachable database before its next try: about as long as the
@@ -58,6 +67,15 @@ export function createEventWorker(options: EventWorkerOptions): {
   stats: EventWorkerStats;
 } {
   const stats: EventWorkerStats = { stored: 0, duplicates: 0, replayed: 0, transactionRetries: 0 };
+  const maxBodyBytes = options.maxBodyBytesInFlight ?? DEFAULT_MAX_BODY_BYTES_IN_FLIGHT;
+  /** The size of each job taken and not yet done, as its data came from Redis. */
+  const held = new WeakMap<Job<EventJob>, number>();
+  let heldBytes = 0;
+  /** Full concurrency while what is held fits its bound; no job taken beyond those in flight otherwise. */
+  const throttle = () => {
+    const wanted = heldBytes > maxBodyBytes ? 1 : options.concurrency;
+    if (worker.concurrency !== wanted) worker.concurrency = wanted;
+  };
   const { logger } = options;
   /** When the current database outage was first seen, or null while the database answers. */
   let outageSince: number | null = null;
@@ -78,32 +96,62 @@ export function createEventWorker(options: EventWorkerOptions): {
     },
   });
 
-  const worker = new Worker<EventJob>(
-    options.queue.name,
-    async (job: Job<EventJob>, token?: string) => {
-      const event = parseEventJob(job.data);
-      let outcome: WriteOutcome;
-      try {
-        outcome = await writer.write(event);
-      } catch (error) {
-        if (error instanceof DatabaseUnavailableError && token !== undefined) {
-          const now = Date.now();
-          outageSince ??= now;
-          options.on?.outcome?.(event, 'waiting_for_database');
-          await job.moveToDelayed(now + outageDelayMs(now - outageSince), token);
-          throw new DelayedError();
-        }
-        throw error;
+  const processEvent = async (job: Job<EventJob>, event: EventJob, token: string | undefined) => {
+    let outcome: WriteOutcome;
+    try {
+      outcome = await writer.write(event);
+    } catch (error) {
+      if (error instanceof DatabaseUnavailableError && token !== undefined) {
+        const now = Date.now();
+        outageSince ??= now;
+        options.on?.outcome?.(event, 'waiting_for_database');
+        await job.moveToDelayed(now + outageDelayMs(now - outageSince), token);
+        throw new DelayedError();
       }
-      if (outcome === 'stored') stats.stored += 1;
-      else if (outcome === 'replayed') stats.replayed += 1;
-      else stats.duplicates += 1;
-      options.on?.outcome?.(event, outcome);
-      // A replay keeps its original receivedAt: counting it would make the lag of live events look huge.
-      if (outcome === 'stored' && !event.replay)
-        options.on?.committed?.(event, (Date.now() - event.receivedAt) / 1000);
-      return { outcome };
-    },
+      throw error;
+    }
+    if (outcome === 'stored') stats.stored += 1;
+    else if (outcome === 'replayed') stats.replayed += 1;
+    else stats.duplicates += 1;
+    options.on?.outcome?.(event, outcome);
+    // A replay keeps its original receivedAt: counting it would make the lag of live events look huge.
+    if (outcome === 'stored' && !event.replay)
+      options.on?.committed?.(event, (Date.now() - event.receivedAt) / 1000);
+    return { outcome };
+  };
+
+  /**
+   * BullMQ takes jobs until `concurrency` are in flight before it runs any of them, so their size
+   * is counted as each is taken (createJob), not when it runs: one past the bound stops the taking
+   * at once. The count is given back when the job is done, whatever the outcome (processJob).
+   */
+  class EventWorker extends Worker<EventJob> {
+    protected override createJob(data: JobJson, jobId: string): Job<EventJob> {
+      const job = super.createJob(data, jobId);
+      const size = typeof data.data === 'string' ? data.data.length : 0;
+      held.set(job, size);
+      heldBytes += size;
+      throttle();
+      return job;
+    }
+
+    override async processJob(job: Job<EventJob>, token: string, fetchNextCallback?: () => boolean) {
+      try {
+        return await super.processJob(job, token, fetchNextCallback);
+      } finally {
+        const size = held.get(job);
+        if (size !== undefined) {
+          held.delete(job);
+          heldBytes -= size;
+          throttle();
+        }
+      }
+    }
+  }
+
+  const worker = new EventWorker(
+    options.queue.name,
+    (job: Job<EventJob>, token?: string) => processEvent(job, parseEventJob(job.data), token),
     {
       connection: options.connection,
       prefix: options.queue.prefix,
