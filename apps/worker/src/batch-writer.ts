@@ -2,7 +2,9 @@ import {
   insertEvents,
   isConnectionError,
   isPayloadRefusal,
+  isPermissionDenied,
   isRetryableTxError,
+  isSchemaMissing,
   type NewEvent,
   payloadJsonFor,
   type Sql,
@@ -130,6 +132,20 @@ export class BatchWriter {
           },
         );
         for (const item of batch) item.reject(unavailable);
+        return;
+      }
+      // The database is not set up for the worker yet: nothing the events can help, so they wait.
+      // Our own statements only: a handler's errors arrive wrapped in HandlerError.
+      const unready = isSchemaMissing(error)
+        ? 'database not migrated: %s (run npm run migrate)'
+        : isPermissionDenied(error)
+          ? "database role lacks the worker's privileges: %s (apply deploy/sql/grants.sql)"
+          : null;
+      if (unready !== null) {
+        const waiting = new DatabaseUnavailableError(unready.replace('%s', (error as Error).message), {
+          cause: error,
+        });
+        for (const item of batch) item.reject(waiting);
         return;
       }
       const [only] = batch;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { ConfigError, loadSources, type Sources } from '@inlet/config';
-import { createSql, sslOptionsFor } from '@inlet/db';
+import { createSql, isSchemaMissing, sslOptionsFor } from '@inlet/db';
 import { createEventQueue, createRedis } from '@inlet/queue';
 import { pino } from 'pino';
 import { parseWorkerEnv } from './env.js';
@@ -29,8 +29,13 @@ async function main(): Promise<void> {
   });
   // Jobs wait for the database either way; this says at once why it cannot be reached, such as a
   // certificate that does not verify, rather than when the first event arrives.
-  sql`select 1`.catch((error: NodeJS.ErrnoException) =>
-    logger.error({ err: error.message, code: error.code }, 'database unreachable'),
+  sql`select 1 from webhook_events limit 0`.catch((error: NodeJS.ErrnoException) =>
+    isSchemaMissing(error)
+      ? logger.error(
+          { err: error.message, code: error.code },
+          'the events table is missing: run npm run migrate (events wait for it meanwhile)',
+        )
+      : logger.error({ err: error.message, code: error.code }, 'database unreachable'),
   );
   const connection = createRedis(env.REDIS_URL, 'worker', { tlsCa: env.redisTls?.ca });
   connection.on('error', (error: NodeJS.ErrnoException) =>
@@ -57,7 +62,8 @@ async function main(): Promise<void> {
 
   const ready = async (): Promise<boolean> => {
     try {
-      const [pong] = await Promise.all([connection.ping(), sql`select 1`]);
+      // Ready only once the events table is there: a worker on an unmigrated database stores nothing.
+      const [pong] = await Promise.all([connection.ping(), sql`select 1 from webhook_events limit 0`]);
       return pong === 'PONG';
     } catch {
       return false;

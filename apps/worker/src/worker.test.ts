@@ -1,6 +1,13 @@
-import { countEvents, createSql, type Sql } from '@inlet/db';
+import { countEvents, createSql, migrate, quoteIdentifier, type Sql } from '@inlet/db';
 import { createEventQueue, createRedis, type EventJob, EventProducer } from '@inlet/queue';
-import { createTestDatabase, type TestDatabase, testRedisUrl, uniqueQueue, waitFor } from '@inlet/testkit';
+import {
+  createTestDatabase,
+  type TestDatabase,
+  testRedisUrl,
+  uniqueName,
+  uniqueQueue,
+  waitFor,
+} from '@inlet/testkit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchWriter, DatabaseUnavailableError, HandlerError } from './batch-writer.js';
@@ -212,6 +219,39 @@ describe('BatchWriter against real PostgreSQL', () => {
     await expect(writer.write(event('x', 'y'))).rejects.toBeInstanceOf(DatabaseUnavailableError);
     await dead.end();
   });
+
+  it('reports a database without the events table as not ready, with what to do, not as the events’ fault', async () => {
+    const unmigrated = await createTestDatabase({ migrate: false });
+    try {
+      const writer = new BatchWriter({ sql: unmigrated.sql, maxBatchSize: 10, maxConcurrentBatches: 1 });
+      const writes = [writer.write(event('x', 'a')), writer.write(event('x', 'b'))];
+      for (const write of writes) {
+        await expect(write).rejects.toBeInstanceOf(DatabaseUnavailableError);
+        await expect(write).rejects.toThrow(/not migrated: .*webhook_events.*run npm run migrate/);
+      }
+    } finally {
+      await unmigrated.drop();
+    }
+  });
+
+  it('reports a role without the privileges to store as not ready, with what to do', async () => {
+    const role = uniqueName('inlet_reader');
+    await sql.unsafe(`CREATE ROLE ${quoteIdentifier(role)} LOGIN`);
+    await sql.unsafe(`GRANT SELECT ON TABLE webhook_events TO ${quoteIdentifier(role)}`);
+    const url = new URL(db.url);
+    url.username = role;
+    const asReader = createSql(url.toString(), { max: 1 });
+    try {
+      const writer = new BatchWriter({ sql: asReader, maxBatchSize: 10, maxConcurrentBatches: 1 });
+      const write = writer.write(event('x', 'denied'));
+      await expect(write).rejects.toBeInstanceOf(DatabaseUnavailableError);
+      await expect(write).rejects.toThrow(/lacks the worker's privileges: .*grants\.sql/);
+    } finally {
+      await asReader.end();
+      await sql.unsafe(`REVOKE ALL ON TABLE webhook_events FROM ${quoteIdentifier(role)}`);
+      await sql.unsafe(`DROP ROLE ${quoteIdentifier(role)}`);
+    }
+  });
 });
 
 describe('event worker against real Redis and PostgreSQL', () => {
@@ -354,6 +394,39 @@ describe('event worker against real Redis and PostgreSQL', () => {
       connection.disconnect();
       await producer.queue.obliterate({ force: true });
       await producer.close();
+    }
+  });
+
+  it('keeps jobs waiting, without spending attempts, while the events table is missing, and stores them once it is there', async () => {
+    const unmigrated = await createTestDatabase({ migrate: false });
+    const names = uniqueQueue();
+    const connection = createRedis(testRedisUrl(), 'worker');
+    const producerConnection = createRedis(testRedisUrl(), 'producer');
+    const producer = new EventProducer(createEventQueue(producerConnection, names), producerConnection);
+    await producer.queue.waitUntilReady();
+    for (let i = 0; i < 5; i += 1) await producer.enqueue(event('unmigrated', `evt_${i}`));
+    const { worker, stats } = createEventWorker({
+      connection,
+      queue: names,
+      sql: unmigrated.sql,
+      logger,
+      concurrency: 10,
+    });
+    try {
+      await waitFor(async () => (await producer.queue.getDelayedCount()) === 5, 10_000, '5 delayed jobs');
+      for (const job of await producer.queue.getDelayed()) expect(job.attemptsMade).toBe(0);
+      expect(await producer.queue.getFailedCount()).toBe(0);
+
+      await migrate(unmigrated.sql);
+      await waitFor(async () => (await countEvents(unmigrated.sql, 'unmigrated')) === 5, 20_000, '5 rows');
+      expect(stats.stored).toBe(5);
+      expect(await producer.queue.getFailedCount()).toBe(0);
+    } finally {
+      await worker.close();
+      connection.disconnect();
+      await producer.queue.obliterate({ force: true });
+      await producer.close();
+      await unmigrated.drop();
     }
   });
 

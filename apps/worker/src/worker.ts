@@ -90,7 +90,10 @@ export function createEventWorker(options: EventWorkerOptions): {
       options.on?.retry?.();
     },
     onCommit: () => {
-      outageSince = null;
+      if (outageSince !== null) {
+        logger.info({ waitedMs: Date.now() - outageSince }, 'database back: events are stored again');
+        outageSince = null;
+      }
       // The batch's jobs now complete together: their completions leave in one write to Redis.
       batchWritesThisTurn(options.connection);
     },
@@ -103,7 +106,10 @@ export function createEventWorker(options: EventWorkerOptions): {
     } catch (error) {
       if (error instanceof DatabaseUnavailableError && token !== undefined) {
         const now = Date.now();
-        outageSince ??= now;
+        if (outageSince === null) {
+          outageSince = now;
+          logger.warn({ err: error.message }, 'events wait for the database, without spending attempts');
+        }
         options.on?.outcome?.(event, 'waiting_for_database');
         await job.moveToDelayed(now + outageDelayMs(now - outageSince), token);
         throw new DelayedError();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isConnectionError } from './connection-errors.js';
+import { isConnectionError, isPermissionDenied, isSchemaMissing } from './connection-errors.js';
 
 const withCode = (code: string) => Object.assign(new Error(code), { code });
 
@@ -20,5 +20,24 @@ describe('isConnectionError', () => {
       expect(isConnectionError(withCode(code))).toBe(false);
     }
     expect(isConnectionError('ECONNREFUSED')).toBe(false);
+  });
+});
+
+describe('isSchemaMissing', () => {
+  it('is true for a missing table, column or schema, and for nothing else', () => {
+    for (const code of ['42P01', '42703', '3F000']) expect(isSchemaMissing({ code })).toBe(true);
+    for (const code of ['23505', '22P02', '40001', 'ECONNREFUSED', '42601']) {
+      expect(isSchemaMissing({ code })).toBe(false);
+    }
+    expect(isSchemaMissing(new Error('relation "webhook_events" does not exist'))).toBe(false);
+    expect(isSchemaMissing(null)).toBe(false);
+  });
+});
+
+describe('isPermissionDenied', () => {
+  it('is true for insufficient_privilege only', () => {
+    expect(isPermissionDenied({ code: '42501' })).toBe(true);
+    expect(isPermissionDenied({ code: '42P01' })).toBe(false);
+    expect(isPermissionDenied(new Error('permission denied'))).toBe(false);
   });
 });

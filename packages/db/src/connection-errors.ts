@@ -49,3 +49,28 @@ export function isConnectionError(error: unknown): boolean {
   const cause = 'cause' in error ? error.cause : undefined;
   return cause !== undefined && cause !== error && isConnectionError(cause);
 }
+
+/**
+ * SQLSTATEs that mean the database has not been given the schema the code expects: a table,
+ * column or schema is missing (migrations not run, or not yet run for this version).
+ */
+const SCHEMA_MISSING_CODES = new Set(['42P01', '42703', '3F000']);
+
+/**
+ * True when a statement failed because the schema is not there yet rather than because of its
+ * data: like an outage, running the migrations lets the same work succeed, so the work should
+ * wait rather than be counted against the event.
+ */
+export function isSchemaMissing(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  return code !== undefined && SCHEMA_MISSING_CODES.has(code);
+}
+
+/**
+ * True when the database refused a statement for the role's privileges (SQLSTATE 42501), e.g.
+ * grants not applied after a migration: granting them lets the same work succeed.
+ */
+export function isPermissionDenied(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === '42501';
+}

@@ -17,7 +17,7 @@ export {
   type Sql,
   type TransactionSql,
 } from './client.js';
-export { isConnectionError } from './connection-errors.js';
+export { isConnectionError, isPermissionDenied, isSchemaMissing } from './connection-errors.js';
 export { createDatabaseIfMissing, quoteIdentifier } from './create-database.js';
 export {
   countEvents,
