@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createEventQueue, createRedis } from '@inlet/queue';
@@ -351,5 +353,59 @@ describe('many large bodies at once', () => {
     const notices = ingest.output().match(/request bodies in flight at their bound/g) ?? [];
     expect(notices.length).toBeGreaterThanOrEqual(1);
     expect(notices.length).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('many connections at once', () => {
+  const MAX_CONNECTIONS = 20;
+  let stack: Awaited<ReturnType<typeof startIngests>>;
+  const held: Socket[] = [];
+  beforeAll(async () => {
+    stack = await startIngests(
+      1,
+      { steady: { provider: 'github', secrets: ['env:FLOOD_STEADY_SECRET'] } },
+      { INLET_MAX_CONNECTIONS: String(MAX_CONNECTIONS) },
+    );
+  });
+  afterAll(async () => {
+    for (const socket of held) socket.destroy();
+    await stack?.stop();
+  });
+
+  /** A connection that sends part of its headers and then nothing; resolves once it is open. */
+  async function idleConnection(port: number): Promise<Socket> {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    socket.write(`POST /webhooks/steady HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(8000)}`);
+    return socket;
+  }
+
+  it('closes connections past INLET_MAX_CONNECTIONS as they arrive, and serves again once some close', async () => {
+    const [url] = stack.urls;
+    const [ingest] = stack.processes;
+    if (!url || !ingest) throw new Error('an ingest process');
+    const port = Number(new URL(url).port);
+    for (let i = 0; i < MAX_CONNECTIONS; i += 1) held.push(await idleConnection(port));
+
+    // One more is closed at once, without an answer.
+    const extra = await idleConnection(port);
+    let answered = '';
+    extra.on('data', (chunk: Buffer) => {
+      answered += chunk.toString();
+    });
+    await waitFor(() => extra.destroyed || extra.readableEnded, 5000, 'the extra connection to be closed');
+    expect(answered).toBe('');
+
+    for (const socket of held.splice(0, 5)) socket.destroy();
+    await waitFor(
+      async () => (await fetch(`${url}/healthz`).catch(() => null))?.status === 200,
+      5000,
+      'ingest to answer again',
+    );
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^inlet_ingest_connections_dropped_total [1-9]/m);
+    expect(ingest.output()).toContain('connections at their bound');
+    expect(ingest.child.exitCode).toBeNull();
   });
 });

@@ -7,6 +7,7 @@ describe('parseIngestEnv', () => {
     expect(env.INLET_RATE_LIMIT).toEqual({ points: 1000, durationSeconds: 1 });
     expect(env.INLET_MAX_BACKLOG).toBe(1_000_000);
     expect(env.INLET_MAX_BODY_BYTES_IN_FLIGHT).toBe(16 * 1024 * 1024);
+    expect(env.INLET_MAX_CONNECTIONS).toBe(4096);
     expect(env.INLET_TRUSTED_PROXIES).toEqual([]);
     expect(env.INLET_REQUIRE_ENV_SECRETS).toBe(false);
   });
@@ -16,12 +17,14 @@ describe('parseIngestEnv', () => {
       INLET_RATE_LIMIT: '{"points":20,"durationSeconds":10}',
       INLET_MAX_BACKLOG: '5000',
       INLET_MAX_BODY_BYTES_IN_FLIGHT: '1048576',
+      INLET_MAX_CONNECTIONS: '500',
       INLET_TRUSTED_PROXIES: '10.0.0.0/8,fd00::/8',
       INLET_REQUIRE_ENV_SECRETS: 'true',
     });
     expect(env.INLET_RATE_LIMIT).toEqual({ points: 20, durationSeconds: 10 });
     expect(env.INLET_MAX_BACKLOG).toBe(5000);
     expect(env.INLET_MAX_BODY_BYTES_IN_FLIGHT).toBe(1_048_576);
+    expect(env.INLET_MAX_CONNECTIONS).toBe(500);
     expect(env.INLET_TRUSTED_PROXIES).toEqual(['10.0.0.0/8', 'fd00::/8']);
     expect(env.INLET_REQUIRE_ENV_SECRETS).toBe(true);
     expect(parseIngestEnv({ INLET_REQUIRE_ENV_SECRETS: 'false' }).INLET_REQUIRE_ENV_SECRETS).toBe(false);
@@ -37,6 +40,7 @@ describe('parseIngestEnv', () => {
       { INLET_MAX_BODY_BYTES_IN_FLIGHT: '16MB' },
       /^INLET_MAX_BODY_BYTES_IN_FLIGHT: must be a whole number of bytes$/,
     ],
+    [{ INLET_MAX_CONNECTIONS: '0' }, /^INLET_MAX_CONNECTIONS: must be at least 1$/],
     [{ INLET_TRUSTED_PROXIES: 'lb.internal' }, /^INLET_TRUSTED_PROXIES\[0\]: /],
     [{ INLET_REQUIRE_ENV_SECRETS: 'yes' }, /^INLET_REQUIRE_ENV_SECRETS: must be true or false$/],
     [{ TLS_CERT_FILE: '/etc/inlet/cert.pem' }, /^TLS_KEY_FILE: is required when TLS_CERT_FILE is set$/],

@@ -33,6 +33,15 @@ export const ingestEnvShape = {
     .int('must be a whole number of bytes')
     .min(1024, 'must be at least 1024')
     .default(16 * 1024 * 1024),
+  /**
+   * Connections open at once; further ones are closed as they arrive. Each may hold up to 16 KiB of
+   * headers while they trickle in, so this bounds what a flood of slow connections can cost.
+   */
+  INLET_MAX_CONNECTIONS: z.coerce
+    .number({ message: 'must be a whole number of connections' })
+    .int('must be a whole number of connections')
+    .min(1, 'must be at least 1')
+    .default(4096),
   /** Proxies whose X-Forwarded-For is believed; nobody's by default. */
   INLET_TRUSTED_PROXIES: ipRangeListFromEnv.default([]),
   /** Redis replicas that must hold an event before it is acknowledged (Redis WAIT); 0 waits for none. */

@@ -90,11 +90,13 @@ export type IngestServer = Server | HttpsServer;
 /**
  * The HTTP server for an app's `fetch`, with the bounds above, and every refusal (its own, the
  * parser's, the adapter's) answered with the contract's JSON error body. Not listening yet. Given
- * a certificate and key (PEM), it serves HTTPS with the same bounds.
+ * a certificate and key (PEM), it serves HTTPS with the same bounds; given `maxConnections`, it
+ * closes connections past that many at once.
  */
 export function createIngestServer(
   fetch: Parameters<typeof getRequestListener>[0],
   tls?: { readonly cert: string; readonly key: string },
+  limits: { readonly maxConnections?: number } = {},
 ): IngestServer {
   const listener = getRequestListener(fetch, { errorHandler: malformedRequestResponse });
   const server: IngestServer = tls
@@ -104,6 +106,8 @@ export function createIngestServer(
       )
     : createServer(ingestServerOptions, listener);
   server.maxHeadersCount = MAX_HEADERS_COUNT;
+  // Past it Node closes each new connection as it arrives and emits 'drop'.
+  if (limits.maxConnections !== undefined) server.maxConnections = limits.maxConnections;
   server.on('clientError', answerClientError);
   return server;
 }

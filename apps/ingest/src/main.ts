@@ -12,9 +12,11 @@ import { BacklogMonitor } from './backlog-monitor.js';
 import { BodyBudget } from './body-budget.js';
 import { parseIngestEnv } from './env.js';
 import { createIngestServer } from './ingest-server.js';
+import { createIngestMetrics } from './metrics.js';
 import { SourceRateLimiter } from './rate-limiter.js';
 
-const BODY_NOTICE_INTERVAL_MS = 10_000;
+/** Floods refuse thousands a second: their log lines come at most this often. */
+const NOTICE_INTERVAL_MS = 10_000;
 
 async function main(): Promise<void> {
   const env = parseIngestEnv();
@@ -42,20 +44,21 @@ async function main(): Promise<void> {
         ? logger.warn({ depth, max: env.INLET_MAX_BACKLOG }, 'backlog full: refusing deliveries with 503')
         : logger.info({ depth, max: env.INLET_MAX_BACKLOG }, 'backlog below its bound: accepting again'),
   }).start();
-  // A flood of large bodies refuses thousands a second: say so at most every 10 s.
   let lastBodyNotice = 0;
   const bodyBudget = new BodyBudget(env.INLET_MAX_BODY_BYTES_IN_FLIGHT, (heldBytes) => {
     const at = Date.now();
-    if (at - lastBodyNotice < BODY_NOTICE_INTERVAL_MS) return;
+    if (at - lastBodyNotice < NOTICE_INTERVAL_MS) return;
     lastBodyNotice = at;
     logger.warn(
       { heldBytes, max: env.INLET_MAX_BODY_BYTES_IN_FLIGHT },
       'request bodies in flight at their bound: refusing deliveries with 503',
     );
   });
+  const metrics = createIngestMetrics({ sources: sources.keys() });
   const app = createApp({
     sources,
     producer,
+    metrics,
     nonces,
     logger,
     rateLimiter,
@@ -65,7 +68,18 @@ async function main(): Promise<void> {
     bodyBudget,
   });
 
-  const server = createIngestServer(app.fetch, env.serverTls);
+  const server = createIngestServer(app.fetch, env.serverTls, { maxConnections: env.INLET_MAX_CONNECTIONS });
+  let lastDropNotice = 0;
+  server.on('drop', () => {
+    metrics.connectionDropped();
+    const at = Date.now();
+    if (at - lastDropNotice < NOTICE_INTERVAL_MS) return;
+    lastDropNotice = at;
+    logger.warn(
+      { max: env.INLET_MAX_CONNECTIONS },
+      'connections at their bound: closing new ones as they arrive',
+    );
+  });
   server.listen(env.PORT, () => {
     logger.info(
       { port: env.PORT, https: env.serverTls !== undefined, sources: [...sources.keys()] },

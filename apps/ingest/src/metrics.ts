@@ -28,6 +28,11 @@ export function createIngestMetrics(options: { sources: Iterable<string>; defaul
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  const droppedConnections = new Counter({
+    name: 'inlet_ingest_connections_dropped_total',
+    help: 'Connections closed on arrival because INLET_MAX_CONNECTIONS were open.',
+    registers: [registry],
+  });
   // labels() builds a key from the label values on every call: the children a request touches
   // are looked up once and kept (bounded: known sources, plus `unknown`, by status).
   const requestCounters = new Map<string, Counter.Internal>();
@@ -70,6 +75,9 @@ export function createIngestMetrics(options: { sources: Iterable<string>; defaul
     },
     signatureFailure(source: string, reason: string) {
       signatureFailures.inc({ source: label(source), reason });
+    },
+    connectionDropped() {
+      droppedConnections.inc();
     },
     enqueued(seconds: number) {
       enqueueDuration.observe(seconds);
