@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { roundRate, searchRate } from './rate-search.js';
+import { holdForLonger, roundRate, searchRate } from './rate-search.js';
 
 const capacity = (limit: number) => async (rate: number) => ({ sustained: rate <= limit, result: rate });
 
@@ -37,5 +37,33 @@ describe('searchRate', () => {
   it('rounds rates to steps of 50, never below 50', () => {
     expect(roundRate(1234)).toBe(1250);
     expect(roundRate(3)).toBe(50);
+  });
+});
+
+describe('holdForLonger', () => {
+  it('steps down by the factor until a long window holds', async () => {
+    const tried: number[] = [];
+    const outcome = await holdForLonger(2000, 0.85, 4, async (rate) => {
+      tried.push(rate);
+      return { sustained: rate <= 1300, result: rate };
+    });
+    expect(tried).toEqual([2000, 1700, 1450, 1250]);
+    expect(outcome.held).toEqual({ rate: 1250, sustained: true, result: 1250 });
+    expect(outcome.windows).toHaveLength(4);
+  });
+
+  it('stops at the first rate that holds', async () => {
+    const outcome = await holdForLonger(1000, 0.85, 4, async (rate) => ({ sustained: true, result: rate }));
+    expect(outcome.windows.map((w) => w.rate)).toEqual([1000]);
+    expect(outcome.held?.rate).toBe(1000);
+  });
+
+  it('gives up after the tries, or once the rate cannot go lower, with nothing held', async () => {
+    const never = async (rate: number) => ({ sustained: false, result: rate });
+    const outcome = await holdForLonger(1000, 0.85, 3, never);
+    expect(outcome.windows.map((w) => w.rate)).toEqual([1000, 850, 700]);
+    expect(outcome.held).toBeUndefined();
+    const floor = await holdForLonger(50, 0.85, 5, never);
+    expect(floor.windows.map((w) => w.rate)).toEqual([50]);
   });
 });

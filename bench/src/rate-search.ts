@@ -52,3 +52,34 @@ export async function searchRate<T>(
   }
   return { best, steps: tried };
 }
+
+export interface LongWindowOutcome<T> {
+  /** The first long window that held, or undefined when none of them did. */
+  held: SearchStep<T> | undefined;
+  windows: SearchStep<T>[];
+}
+
+/**
+ * The long window at `rate`, and, while it does not hold, again at `factor` times the rate, up to
+ * `tries` windows in all: a rate counts as sustained only once a whole long window held it, and a
+ * short search window can hold a rate that a minute does not.
+ */
+export async function holdForLonger<T>(
+  rate: number,
+  factor: number,
+  tries: number,
+  trial: (rate: number) => Promise<{ sustained: boolean; result: T }>,
+): Promise<LongWindowOutcome<T>> {
+  const windows: SearchStep<T>[] = [];
+  let next = roundRate(rate);
+  for (let attempt = 0; attempt < tries; attempt++) {
+    const { sustained, result } = await trial(next);
+    const window = { rate: next, sustained, result };
+    windows.push(window);
+    if (sustained) return { held: window, windows };
+    const lower = roundRate(next * factor);
+    if (lower >= next) break;
+    next = lower;
+  }
+  return { held: undefined, windows };
+}
