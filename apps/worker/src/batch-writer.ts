@@ -136,15 +136,14 @@ export class BatchWriter {
       }
       // The database is not set up for the worker yet: nothing the events can help, so they wait.
       // Our own statements only: a handler's errors arrive wrapped in HandlerError.
+      const reason = (error as Error).message;
       const unready = isSchemaMissing(error)
-        ? 'database not migrated: %s (run npm run migrate)'
+        ? `database not migrated: ${reason} (run npm run migrate)`
         : isPermissionDenied(error)
-          ? "database role lacks the worker's privileges: %s (apply deploy/sql/grants.sql)"
+          ? `database role lacks the worker's privileges: ${reason} (apply deploy/sql/grants.sql)`
           : null;
       if (unready !== null) {
-        const waiting = new DatabaseUnavailableError(unready.replace('%s', (error as Error).message), {
-          cause: error,
-        });
+        const waiting = new DatabaseUnavailableError(unready, { cause: error });
         for (const item of batch) item.reject(waiting);
         return;
       }
