@@ -154,3 +154,53 @@ describe('EventProducer acknowledging after replicas (WAIT)', () => {
     }
   });
 });
+
+describe('EventProducer with a Redis that stalls while connected', () => {
+  const event: EventJob = {
+    source: 'stripe',
+    eventId: 'evt_stalled',
+    eventType: null,
+    headers: {},
+    body: '{}',
+    receivedAt: 1_700_000_000_000,
+  };
+
+  it('refuses new events at once past maxPendingAdds, counting timed-out adds until Redis answers them', async () => {
+    const server = await startRedisServer();
+    const connection = createRedis(server.url, 'producer');
+    const queue = createEventQueue(connection, { name: 'stalled', prefix: '{stalled}' });
+    const producer = new EventProducer(queue, connection, { timeoutMs: 100, maxPendingAdds: 5 });
+    const admin = new Redis(server.url);
+    try {
+      await queue.waitUntilReady();
+      await producer.enqueue(event);
+      expect(producer.pending).toBe(0);
+
+      // Writes (the add script among them) wait while the pause lasts; the connection stays up.
+      await admin.call('CLIENT', 'PAUSE', '3000', 'WRITE');
+      const stalled = await Promise.allSettled(
+        Array.from({ length: 5 }, (_, i) => producer.enqueue({ ...event, eventId: `evt_stalled_${i}` })),
+      );
+      for (const outcome of stalled) {
+        expect(outcome.status).toBe('rejected');
+        expect(String((outcome as PromiseRejectedResult).reason)).toMatch(/did not answer in 100 ms/);
+      }
+      expect(producer.pending).toBe(5);
+      await expect(producer.enqueue({ ...event, eventId: 'evt_refused' })).rejects.toThrow(
+        /has not answered 5 adds yet/,
+      );
+      // Refused before it was sent: nothing more waits on Redis.
+      expect(producer.pending).toBe(5);
+
+      await admin.call('CLIENT', 'UNPAUSE');
+      await expect.poll(() => producer.pending, { timeout: 5000 }).toBe(0);
+      await producer.enqueue({ ...event, eventId: 'evt_after' });
+      // The adds that timed out were still made once Redis answered: the sender's retry is a duplicate.
+      expect(await queue.getWaitingCount()).toBe(7);
+    } finally {
+      admin.disconnect();
+      await producer.close();
+      await server.stop();
+    }
+  });
+});

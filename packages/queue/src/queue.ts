@@ -45,7 +45,15 @@ export interface EnqueueOptions {
   readonly ackReplicas?: number;
   /** How long `WAIT` may take before the event is refused as unavailable (default 1000 ms). */
   readonly ackTimeoutMs?: number;
+  /**
+   * Adds sent and not yet answered past which new events are refused at once (default 10,000). An
+   * add that timed out still holds its event in the connection's queue until Redis answers, so a
+   * Redis that stalls while staying connected would otherwise let them pile up without limit.
+   */
+  readonly maxPendingAdds?: number;
 }
+
+const DEFAULT_MAX_PENDING_ADDS = 10_000;
 
 /**
  * Producer side of the events queue: one add per event, jobId = the event's idempotency key.
@@ -54,6 +62,10 @@ export interface EnqueueOptions {
  */
 export class EventProducer {
   private readonly timeouts = new SharedTimeouts();
+  private pendingAdds = 0;
+  private readonly settled = () => {
+    this.pendingAdds -= 1;
+  };
 
   constructor(
     readonly queue: Queue<EventJob>,
@@ -66,6 +78,11 @@ export class EventProducer {
     queue.on('error', report);
   }
 
+  /** Adds sent and not yet answered by Redis, those that timed out included. */
+  get pending(): number {
+    return this.pendingAdds;
+  }
+
   /** True while the connection to Redis is up; when false, `enqueue` would fail. */
   get connected(): boolean {
     return this.connection.status === 'ready';
@@ -74,12 +91,20 @@ export class EventProducer {
   /** Adds the event; a duplicate jobId is a no-op in BullMQ and resolves the same way. */
   async enqueue(event: EventJob): Promise<string> {
     if (!this.connected) throw new QueueUnavailableError('Redis is not connected');
+    const maxPending = this.options.maxPendingAdds ?? DEFAULT_MAX_PENDING_ADDS;
+    if (this.pendingAdds >= maxPending) {
+      throw new QueueUnavailableError(`Redis has not answered ${this.pendingAdds} adds yet`);
+    }
     const jobId = jobIdFor(event.source, event.eventId);
     const timeoutMs = this.options.timeoutMs ?? 2000;
     batchWritesThisTurn(this.connection);
     try {
+      const adding = this.queue.add(event.source, event, { ...eventJobOptions, jobId });
+      // Counted until Redis answers, not until the timeout: that is when the event leaves memory.
+      this.pendingAdds += 1;
+      adding.then(this.settled, this.settled);
       await this.timeouts.within(
-        this.queue.add(event.source, event, { ...eventJobOptions, jobId }),
+        adding,
         timeoutMs,
         () => new QueueUnavailableError(`Redis did not answer in ${timeoutMs} ms`),
       );
