@@ -1,7 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { exited } from '@inlet/testkit';
+import { createRedis } from '@inlet/queue';
+import { exited, freePort, startRedisServer, waitFor } from '@inlet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runNode } from './support.js';
 
@@ -105,5 +106,47 @@ describe('a bad setting stops an app at start with one line naming it', () => {
     expect(run.output().trim()).toBe(
       `inlet ingest: ${sources}: sources.gh.secrets[0]: environment variable UNSET_GH_SECRET is not set`,
     );
+  });
+});
+
+describe('a Redis that may evict queued events', () => {
+  it('is named in the log of ingest and worker, as an error with the policy', async () => {
+    const redis = await startRedisServer();
+    const admin = createRedis(redis.url, 'worker');
+    await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    const dir = await mkdtemp(path.join(tmpdir(), 'inlet-evict-'));
+    const sources = path.join(dir, 'sources.json');
+    await writeFile(sources, JSON.stringify({ sources: { gh: { provider: 'github', secrets: ['s'] } } }));
+    const env = {
+      REDIS_URL: redis.url,
+      INLET_SOURCES: sources,
+      // Nothing listens here: the worker says so and waits, which is beside the point.
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/none`,
+    };
+    const ingest = runNode('apps/ingest/dist/main.js', { ...env, PORT: String(await freePort()) });
+    const worker = runNode('apps/worker/dist/main.js', {
+      ...env,
+      WORKER_METRICS_PORT: String(await freePort()),
+    });
+    try {
+      for (const app of [ingest, worker]) {
+        const line = await waitFor(
+          () =>
+            app
+              .output()
+              .split('\n')
+              .find((text) => text.includes('maxmemory-policy noeviction')),
+          15_000,
+          'the eviction warning',
+        );
+        expect(JSON.parse(line)).toMatchObject({ level: 50, maxmemoryPolicy: 'allkeys-lru' });
+      }
+    } finally {
+      await ingest.stop();
+      await worker.stop();
+      admin.disconnect();
+      await redis.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

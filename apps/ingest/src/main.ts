@@ -5,6 +5,7 @@ import {
   createRedisNonceStore,
   createRedisRateLimitStore,
   EventProducer,
+  watchEvictionPolicy,
 } from '@inlet/queue';
 import { pino } from 'pino';
 import { createApp } from './app.js';
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     onError: (error: NodeJS.ErrnoException) =>
       logger.warn({ err: error.message, code: error.code }, 'redis error'),
   });
+  watchEvictionPolicy(connection, (policy, message) => logger.error({ maxmemoryPolicy: policy }, message));
   const nonces = createRedisNonceStore(connection, env.INLET_QUEUE_PREFIX);
   const rateLimiter = new SourceRateLimiter({
     store: createRedisRateLimitStore(connection, env.INLET_QUEUE_PREFIX),

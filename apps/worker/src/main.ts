@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { ConfigError, loadSources, type Sources } from '@inlet/config';
 import { createSql, isSchemaMissing, sslOptionsFor } from '@inlet/db';
-import { createEventQueue, createRedis } from '@inlet/queue';
+import { createEventQueue, createRedis, watchEvictionPolicy } from '@inlet/queue';
 import { pino } from 'pino';
 import { parseWorkerEnv } from './env.js';
 import { HandlerLoadError, loadHandlers } from './handlers.js';
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   connection.on('error', (error: NodeJS.ErrnoException) =>
     logger.warn({ err: error.message, code: error.code }, 'redis connection error'),
   );
+  watchEvictionPolicy(connection, (policy, message) => logger.error({ maxmemoryPolicy: policy }, message));
   const names = { name: env.INLET_QUEUE, prefix: env.INLET_QUEUE_PREFIX };
   const queue = createEventQueue(connection, names);
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));

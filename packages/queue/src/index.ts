@@ -9,4 +9,11 @@ export {
   QueueUnavailableError,
 } from './queue.js';
 export { createRedisRateLimitStore, type RedisRateLimitStore, type WindowCount } from './rate-limit-store.js';
-export { batchWritesThisTurn, type CreateRedisOptions, createRedis, type RedisRole } from './redis.js';
+export {
+  batchWritesThisTurn,
+  type CreateRedisOptions,
+  createRedis,
+  evictionPolicy,
+  type RedisRole,
+  watchEvictionPolicy,
+} from './redis.js';

@@ -57,3 +57,45 @@ export function batchWritesThisTurn(connection: Redis): void {
     stream.uncork();
   });
 }
+
+/**
+ * Redis's `maxmemory-policy`, or null when this Redis will not say (a managed Redis may disable
+ * CONFIG; INFO has it too). Anything but `noeviction` lets Redis delete queued events when its
+ * memory is full.
+ */
+export async function evictionPolicy(connection: Redis): Promise<string | null> {
+  try {
+    const reply = (await connection.config('GET', 'maxmemory-policy')) as unknown;
+    if (Array.isArray(reply) && typeof reply[1] === 'string') return reply[1];
+  } catch {
+    // CONFIG may be renamed or refused: ask INFO.
+  }
+  try {
+    return /^maxmemory_policy:(\S+)/m.exec(await connection.info('memory'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const EVICTION_WARNING =
+  'Redis may evict queued events when its memory is full: set maxmemory-policy noeviction';
+
+/**
+ * Once the connection is up, says through `warn` when Redis may evict queued events: each time
+ * it connects, since a failover can bring a Redis configured otherwise.
+ */
+export function watchEvictionPolicy(
+  connection: Redis,
+  warn: (policy: string, message: string) => void,
+): void {
+  const check = () => {
+    evictionPolicy(connection).then(
+      (policy) => {
+        if (policy !== null && policy !== 'noeviction') warn(policy, EVICTION_WARNING);
+      },
+      () => {},
+    );
+  };
+  connection.on('ready', check);
+  if (connection.status === 'ready') check();
+}
