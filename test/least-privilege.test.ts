@@ -32,6 +32,7 @@ interface Names {
   readonly migrate: string;
   readonly worker: string;
   readonly dashboard: string;
+  readonly retention: string;
 }
 
 /**
@@ -40,8 +41,8 @@ interface Names {
  */
 async function shippedSql(file: string, names: Names): Promise<string> {
   const text = await readFile(path.join(repoRoot, file), 'utf8');
-  let substituted = text.replace(/\binlet_(migrate|worker|dashboard)\b/g, (_, kind: string) =>
-    quoteIdentifier(names[kind as 'migrate' | 'worker' | 'dashboard']),
+  let substituted = text.replace(/\binlet_(migrate|worker|dashboard|retention)\b/g, (_, kind: string) =>
+    quoteIdentifier(names[kind as 'migrate' | 'worker' | 'dashboard' | 'retention']),
   );
   if (file === ROLES_FILE) {
     expect(text).toMatch(/\bON DATABASE inlet\b/);
@@ -116,6 +117,7 @@ describe('the worker and dashboard with the narrow roles of deploy/sql', () => {
     migrate: uniqueName('inlet_migrate'),
     worker: uniqueName('inlet_worker'),
     dashboard: uniqueName('inlet_dashboard'),
+    retention: uniqueName('inlet_retention'),
   };
   let ingestUrl = '';
   let dashboardUrl = '';
@@ -202,7 +204,7 @@ describe('the worker and dashboard with the narrow roles of deploy/sql', () => {
     if (queue) await removeQueue(queue);
     await db?.drop();
     // After the database: a role that still holds privileges in one cannot be dropped.
-    for (const role of [names.worker, names.dashboard, names.migrate]) {
+    for (const role of [names.worker, names.dashboard, names.retention, names.migrate]) {
       await admin?.unsafe(`DROP ROLE IF EXISTS ${quoteIdentifier(role)}`);
     }
     await admin?.end({ timeout: 5 });
@@ -316,6 +318,30 @@ describe('the worker and dashboard with the narrow roles of deploy/sql', () => {
       worker`SELECT event_id FROM team_audit`,
     ];
     for (const statement of refused) expect(await refusal(statement)).toBe(INSUFFICIENT_PRIVILEGE);
+  });
+
+  it('keeps the retention role to finding and deleting events, which `inlet prune` does with it', async () => {
+    const retention = connectAs(names.retention);
+    const refused = [
+      retention`INSERT INTO webhook_events (source, event_id, body, received_at) VALUES ('gh', 'forged', '{}', now())`,
+      retention`UPDATE webhook_events SET processed_at = now()`,
+      retention`TRUNCATE webhook_events`,
+      retention`DROP TABLE webhook_events`,
+      retention`CREATE TABLE retention_made (id INT)`,
+      retention`SELECT version FROM inlet_schema_migrations`,
+      retention`DELETE FROM team_audit`,
+    ];
+    for (const statement of refused) expect(await refusal(statement)).toBe(INSUFFICIENT_PRIVILEGE);
+    if (!db) throw new Error('no database');
+    // Nothing is old enough for a year's retention; a dry run sees as much, then a run deletes none.
+    const asRetention = { DATABASE_URL: urlAs(db.url, names.retention) };
+    const dryRun = runNode('apps/cli/dist/main.js', asRetention, ['prune', '--before', '365d', '--dry-run']);
+    expect(await exited(dryRun.child), dryRun.output()).toBe(0);
+    expect(dryRun.output()).toMatch(/^would delete 0 events received before /);
+    const run = runNode('apps/cli/dist/main.js', asRetention, ['prune', '--before', '365d']);
+    expect(await exited(run.child), run.output()).toBe(0);
+    expect(run.output()).toMatch(/^deleted 0 events received before /);
+    expect(await retention`SELECT count(*)::int AS n FROM webhook_events`).toEqual([{ n: EVENTS }]);
   });
 
   it('keeps the dashboard role to reading events', async () => {

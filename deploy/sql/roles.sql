@@ -16,14 +16,16 @@ CREATE ROLE inlet_migrate WITH LOGIN;
 CREATE ROLE inlet_worker WITH LOGIN;
 -- Runs the dashboard and `npx inlet replay`: reads events; replays go through Redis.
 CREATE ROLE inlet_dashboard WITH LOGIN;
+-- Runs `npx inlet prune` on a schedule: deletes events past their retention period.
+CREATE ROLE inlet_retention WITH LOGIN;
 
-GRANT CONNECT ON DATABASE inlet TO inlet_migrate, inlet_worker, inlet_dashboard;
+GRANT CONNECT ON DATABASE inlet TO inlet_migrate, inlet_worker, inlet_dashboard, inlet_retention;
 
 -- Creating tables in the public schema takes CREATE on the database in CockroachDB, and CREATE
 -- on the schema in PostgreSQL (since version 15 nobody else has it there).
 GRANT CREATE ON DATABASE inlet TO inlet_migrate;
 GRANT USAGE, CREATE ON SCHEMA public TO inlet_migrate;
-GRANT USAGE ON SCHEMA public TO inlet_worker, inlet_dashboard;
+GRANT USAGE ON SCHEMA public TO inlet_worker, inlet_dashboard, inlet_retention;
 
 -- PostgreSQL before 15 lets every role create tables in public; nobody but inlet_migrate should.
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;

@@ -1,6 +1,7 @@
 import { ConfigError } from '@inlet/config';
 import { CliError } from './cli-error.js';
 import { runMigrate } from './migrate.js';
+import { prune, pruneUsage } from './prune.js';
 import { replay, replayUsage } from './replay.js';
 import { send, sendUsage } from './send.js';
 import { sourcesCheck } from './sources-check.js';
@@ -13,6 +14,7 @@ Commands:
   replay --source NAME --since TIME [--until TIME] the same for every event of a source in a time range
   replay --failed                                  move every failed job back to waiting
   migrate                                          create or upgrade the database schema
+  prune --before TIME [--source NAME]              delete the stored events received before TIME
   sources check [FILE]                             validate a sources file and list its sources
 
 Run "inlet <command> --help" for a command's options.`;
@@ -45,6 +47,13 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     case 'migrate':
       for (const line of await runMigrate()) console.log(line);
+      return 0;
+    case 'prune':
+      if (wantsHelp) {
+        console.log(pruneUsage);
+        return 0;
+      }
+      console.log(await prune(rest, process.env, (line) => console.error(line)));
       return 0;
     case 'sources': {
       const [sub, file, ...extra] = rest;

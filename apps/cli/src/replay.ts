@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { commonEnv, databaseEnv, databaseTlsFromEnv, parseEnv, redisTlsFromEnv } from '@inlet/config';
 import { createSql, type Sql, type SslOptions, sslOptionsFor } from '@inlet/db';
 import { createEventQueue, createRedis } from '@inlet/queue';
-import { parseTime, ReplayError, replayEvent, replayEvents, retryFailed } from '@inlet/replay';
+import { ReplayError, replayEvent, replayEvents, retryFailed } from '@inlet/replay';
+import { readBatchSize, readTime } from './arguments.js';
 import { CliError } from './cli-error.js';
 
 export const replayUsage = `Usage: inlet replay --id UUID
@@ -133,8 +134,8 @@ function readArguments(argv: string[]): { request: Request; batchSize?: number }
   const withBatch = batchSize === undefined ? {} : { batchSize };
   if (values.source === undefined) return { request: { mode: 'failed' }, ...withBatch };
   if (values.since === undefined) throw new CliError('--source needs --since', replayUsage);
-  const since = time('--since', values.since);
-  const until = values.until === undefined ? undefined : time('--until', values.until);
+  const since = readTime('--since', values.since);
+  const until = values.until === undefined ? undefined : readTime('--until', values.until);
   if (until !== undefined && until.getTime() <= since.getTime()) {
     throw new CliError('--until must be later than --since');
   }
@@ -142,21 +143,6 @@ function readArguments(argv: string[]): { request: Request; batchSize?: number }
     request: { mode: 'range', source: values.source, since, ...(until === undefined ? {} : { until }) },
     ...withBatch,
   };
-}
-
-function time(option: string, text: string): Date {
-  try {
-    return parseTime(text);
-  } catch (error) {
-    throw error instanceof ReplayError ? new CliError(`${option}: ${error.message}`) : error;
-  }
-}
-
-function readBatchSize(text: string): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 10_000) {
-    throw new CliError('--batch-size must be a whole number from 1 to 10000');
-  }
-  return Number(text);
 }
 
 function cliErrorFor(error: ReplayError): Error {

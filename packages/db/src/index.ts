@@ -44,6 +44,7 @@ export {
   type PayloadJsonOptions,
   payloadJsonFor,
 } from './payload-json.js';
+export { countEventsToPrune, type PruneOptions, type PruneSelection, pruneEvents } from './prune.js';
 export {
   type IsolationLevel,
   isRetryableTxError,
