@@ -44,18 +44,21 @@ describe('deploy/: alert rules and dashboard', async () => {
       'inlet_event_lag_seconds',
       'inlet_queue_depth',
       'inlet_dashboard_requests_total',
+      'inlet_ingest_connections_dropped_total',
+      'inlet_ingest_body_bytes_in_flight',
     ]) {
       expect(defined.has(name), name).toBe(true);
     }
   });
 
-  it('alerts on ingest 5xx, signature failure spikes, queue depth and growth, lag p99 and failed jobs', () => {
+  it('alerts on ingest 5xx, dropped connections, signature failure spikes, queue depth and growth, lag p99 and failed jobs', () => {
     const rules = alerts.groups.flatMap((group) => group.rules);
     expect(rules.map((rule) => rule.alert).sort()).toEqual(
       [
         'InletEventLagP99High',
         'InletFailedJobs',
         'InletIngest5xxRate',
+        'InletIngestDroppingConnections',
         'InletQueueDepthHigh',
         'InletQueueGrowing',
         'InletSignatureFailureSpike',
