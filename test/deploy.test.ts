@@ -46,6 +46,7 @@ describe('deploy/: alert rules and dashboard', async () => {
       'inlet_dashboard_requests_total',
       'inlet_ingest_connections_dropped_total',
       'inlet_ingest_body_bytes_in_flight',
+      'inlet_worker_job_bytes_in_flight',
     ]) {
       expect(defined.has(name), name).toBe(true);
     }

@@ -175,6 +175,9 @@ describe('metrics of real ingest, worker and dashboard processes', () => {
     }
     expect(sampleOf(worker, 'inlet_queue_depth', { state: 'failed' })).toBe(0);
     expect(sampleOf(worker, 'inlet_queue_depth', { state: 'waiting' })).toBe(0);
+    // Everything stored and nothing in flight: no bytes are held on either side.
+    expect(sampleOf(worker, 'inlet_worker_job_bytes_in_flight')).toBe(0);
+    expect(sampleOf(ingest, 'inlet_ingest_body_bytes_in_flight')).toBe(0);
     const retries = sampleOf(worker, 'inlet_db_transaction_retries_total');
     expect(retries).toBeTypeOf('number');
     expect(retries).toBeGreaterThanOrEqual(0);

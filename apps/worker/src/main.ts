@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const queue = createEventQueue(connection, names);
   queue.on('error', (error) => logger.warn({ err: error.message }, 'queue error'));
   const metrics = createWorkerMetrics({ queue, sources: new Set(sources.keys()) });
-  const { worker } = createEventWorker({
+  const { worker, heldBytes } = createEventWorker({
     connection,
     queue: names,
     sql,
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     ...(env.INLET_DB_ISOLATION === 'serializable' ? { isolation: 'serializable' as const } : {}),
     on: metrics,
   });
+  metrics.trackJobBytesInFlight(heldBytes);
 
   const ready = async (): Promise<boolean> => {
     try {

@@ -47,6 +47,17 @@ export function createWorkerMetrics(options: { queue: Queue; sources: ReadonlySe
   });
   return {
     registry,
+    /** Exposes the bytes of job data in flight, read at scrape time. */
+    trackJobBytesInFlight(read: () => number) {
+      new Gauge({
+        name: 'inlet_worker_job_bytes_in_flight',
+        help: 'Bytes of job data the worker holds now; past WORKER_MAX_BODY_BYTES_IN_FLIGHT it takes no new job.',
+        registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    },
     outcome(event: EventJob, outcome: WriteOutcome | 'failed' | 'waiting_for_database') {
       events.inc({ source: label(event.source), outcome });
     },

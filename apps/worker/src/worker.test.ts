@@ -314,7 +314,7 @@ describe('event worker against real Redis and PostgreSQL', () => {
       await tx`select pg_sleep(0.01)`;
     };
     const connection = createRedis(testRedisUrl(), 'worker');
-    const { worker } = createEventWorker({
+    const { worker, heldBytes } = createEventWorker({
       connection,
       queue: names,
       sql: db.sql,
@@ -339,6 +339,8 @@ describe('event worker against real Redis and PostgreSQL', () => {
       expect(peakActive).toBeGreaterThan(1);
       expect(peakActive).toBeLessThanOrEqual(8);
       await waitFor(() => worker.concurrency === 50, 5000, 'full concurrency again');
+      // Every job's bytes were given back: nothing is counted once the queue is drained.
+      expect(heldBytes()).toBe(0);
     } finally {
       clearInterval(sampler);
       await worker.close();

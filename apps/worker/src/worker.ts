@@ -65,6 +65,8 @@ export function outageDelayMs(outageMs: number): number {
 export function createEventWorker(options: EventWorkerOptions): {
   worker: Worker<EventJob>;
   stats: EventWorkerStats;
+  /** Bytes of job data taken and not yet done (see maxBodyBytesInFlight). */
+  heldBytes: () => number;
 } {
   const stats: EventWorkerStats = { stored: 0, duplicates: 0, replayed: 0, transactionRetries: 0 };
   const maxBodyBytes = options.maxBodyBytesInFlight ?? DEFAULT_MAX_BODY_BYTES_IN_FLIGHT;
@@ -178,5 +180,5 @@ export function createEventWorker(options: EventWorkerOptions): {
     );
   });
   worker.on('error', (error) => logger.warn({ err: error.message }, 'worker error'));
-  return { worker, stats };
+  return { worker, stats, heldBytes: () => heldBytes };
 }
