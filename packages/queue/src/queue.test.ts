@@ -166,6 +166,8 @@ describe('EventProducer with a Redis that stalls while connected', () => {
   };
 
   it('refuses new events at once past maxPendingAdds, counting timed-out adds until Redis answers them', async () => {
+    // ioredis's own command timeout (5 s for producers) rejects a command but keeps it queued
+    // until Redis answers: the pause outlasts it, and the adds still count.
     const server = await startRedisServer();
     const connection = createRedis(server.url, 'producer');
     const queue = createEventQueue(connection, { name: 'stalled', prefix: '{stalled}' });
@@ -177,7 +179,7 @@ describe('EventProducer with a Redis that stalls while connected', () => {
       expect(producer.pending).toBe(0);
 
       // Writes (the add script among them) wait while the pause lasts; the connection stays up.
-      await admin.call('CLIENT', 'PAUSE', '3000', 'WRITE');
+      await admin.call('CLIENT', 'PAUSE', '7000', 'WRITE');
       const stalled = await Promise.allSettled(
         Array.from({ length: 5 }, (_, i) => producer.enqueue({ ...event, eventId: `evt_stalled_${i}` })),
       );
@@ -186,8 +188,11 @@ describe('EventProducer with a Redis that stalls while connected', () => {
         expect(String((outcome as PromiseRejectedResult).reason)).toMatch(/did not answer in 100 ms/);
       }
       expect(producer.pending).toBe(5);
+      // Past ioredis's command timeout the adds' promises have failed, but Redis holds them still.
+      await new Promise((resolve) => setTimeout(resolve, 5500));
+      expect(producer.pending).toBe(5);
       await expect(producer.enqueue({ ...event, eventId: 'evt_refused' })).rejects.toThrow(
-        /has not answered 5 adds yet/,
+        /has not answered 5 commands yet/,
       );
       // Refused before it was sent: nothing more waits on Redis.
       expect(producer.pending).toBe(5);

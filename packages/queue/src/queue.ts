@@ -46,9 +46,9 @@ export interface EnqueueOptions {
   /** How long `WAIT` may take before the event is refused as unavailable (default 1000 ms). */
   readonly ackTimeoutMs?: number;
   /**
-   * Adds sent and not yet answered past which new events are refused at once (default 10,000). An
-   * add that timed out still holds its event in the connection's queue until Redis answers, so a
-   * Redis that stalls while staying connected would otherwise let them pile up without limit.
+   * Commands sent and not yet answered past which new events are refused at once (default 10,000).
+   * An add that timed out still holds its event in the connection's queue until Redis answers, so
+   * a Redis that stalls while staying connected would otherwise let them pile up without limit.
    */
   readonly maxPendingAdds?: number;
 }
@@ -62,10 +62,6 @@ const DEFAULT_MAX_PENDING_ADDS = 10_000;
  */
 export class EventProducer {
   private readonly timeouts = new SharedTimeouts();
-  private pendingAdds = 0;
-  private readonly settled = () => {
-    this.pendingAdds -= 1;
-  };
 
   constructor(
     readonly queue: Queue<EventJob>,
@@ -78,9 +74,12 @@ export class EventProducer {
     queue.on('error', report);
   }
 
-  /** Adds sent and not yet answered by Redis, those that timed out included. */
+  /**
+   * Commands sent on the connection and not yet answered by Redis, those that timed out included:
+   * ioredis keeps each until its answer arrives or the connection closes.
+   */
   get pending(): number {
-    return this.pendingAdds;
+    return this.connection.commandQueue.length;
   }
 
   /** True while the connection to Redis is up; when false, `enqueue` would fail. */
@@ -92,19 +91,16 @@ export class EventProducer {
   async enqueue(event: EventJob): Promise<string> {
     if (!this.connected) throw new QueueUnavailableError('Redis is not connected');
     const maxPending = this.options.maxPendingAdds ?? DEFAULT_MAX_PENDING_ADDS;
-    if (this.pendingAdds >= maxPending) {
-      throw new QueueUnavailableError(`Redis has not answered ${this.pendingAdds} adds yet`);
+    const pending = this.pending;
+    if (pending >= maxPending) {
+      throw new QueueUnavailableError(`Redis has not answered ${pending} commands yet`);
     }
     const jobId = jobIdFor(event.source, event.eventId);
     const timeoutMs = this.options.timeoutMs ?? 2000;
     batchWritesThisTurn(this.connection);
     try {
-      const adding = this.queue.add(event.source, event, { ...eventJobOptions, jobId });
-      // Counted until Redis answers, not until the timeout: that is when the event leaves memory.
-      this.pendingAdds += 1;
-      adding.then(this.settled, this.settled);
       await this.timeouts.within(
-        adding,
+        this.queue.add(event.source, event, { ...eventJobOptions, jobId }),
         timeoutMs,
         () => new QueueUnavailableError(`Redis did not answer in ${timeoutMs} ms`),
       );
