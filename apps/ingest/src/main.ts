@@ -19,6 +19,17 @@ import { SourceRateLimiter } from './rate-limiter.js';
 /** Floods refuse thousands a second: their log lines come at most this often. */
 const NOTICE_INTERVAL_MS = 10_000;
 
+/** `log`, called at most once every NOTICE_INTERVAL_MS however often the result is called. */
+function nowAndThen<A extends unknown[]>(log: (...args: A) => void): (...args: A) => void {
+  let last = 0;
+  return (...args) => {
+    const at = Date.now();
+    if (at - last < NOTICE_INTERVAL_MS) return;
+    last = at;
+    log(...args);
+  };
+}
+
 async function main(): Promise<void> {
   const env = parseIngestEnv();
   const logger = pino({ level: env.LOG_LEVEL, base: { app: 'ingest' } });
@@ -46,16 +57,15 @@ async function main(): Promise<void> {
         ? logger.warn({ depth, max: env.INLET_MAX_BACKLOG }, 'backlog full: refusing deliveries with 503')
         : logger.info({ depth, max: env.INLET_MAX_BACKLOG }, 'backlog below its bound: accepting again'),
   }).start();
-  let lastBodyNotice = 0;
-  const bodyBudget = new BodyBudget(env.INLET_MAX_BODY_BYTES_IN_FLIGHT, (heldBytes) => {
-    const at = Date.now();
-    if (at - lastBodyNotice < NOTICE_INTERVAL_MS) return;
-    lastBodyNotice = at;
-    logger.warn(
-      { heldBytes, max: env.INLET_MAX_BODY_BYTES_IN_FLIGHT },
-      'request bodies in flight at their bound: refusing deliveries with 503',
-    );
-  });
+  const bodyBudget = new BodyBudget(
+    env.INLET_MAX_BODY_BYTES_IN_FLIGHT,
+    nowAndThen((heldBytes: number) =>
+      logger.warn(
+        { heldBytes, max: env.INLET_MAX_BODY_BYTES_IN_FLIGHT },
+        'request bodies in flight at their bound: refusing deliveries with 503',
+      ),
+    ),
+  );
   const metrics = createIngestMetrics({ sources: sources.keys() });
   const app = createApp({
     sources,
@@ -71,16 +81,15 @@ async function main(): Promise<void> {
   });
 
   const server = createIngestServer(app.fetch, env.serverTls, { maxConnections: env.INLET_MAX_CONNECTIONS });
-  let lastDropNotice = 0;
-  server.on('drop', () => {
-    metrics.connectionDropped();
-    const at = Date.now();
-    if (at - lastDropNotice < NOTICE_INTERVAL_MS) return;
-    lastDropNotice = at;
+  const dropNotice = nowAndThen(() =>
     logger.warn(
       { max: env.INLET_MAX_CONNECTIONS },
       'connections at their bound: closing new ones as they arrive',
-    );
+    ),
+  );
+  server.on('drop', () => {
+    metrics.connectionDropped();
+    dropNotice();
   });
   server.listen(env.PORT, () => {
     logger.info(

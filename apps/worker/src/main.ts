@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { ConfigError, loadSources, type Sources } from '@inlet/config';
-import { createSql, isSchemaMissing, sslOptionsFor } from '@inlet/db';
+import { createSql, isPermissionDenied, isSchemaMissing, sslOptionsFor } from '@inlet/db';
 import { createEventQueue, createRedis, watchEvictionPolicy } from '@inlet/queue';
 import { pino } from 'pino';
 import { parseWorkerEnv } from './env.js';
@@ -29,14 +29,16 @@ async function main(): Promise<void> {
   });
   // Jobs wait for the database either way; this says at once why it cannot be reached, such as a
   // certificate that does not verify, rather than when the first event arrives.
-  sql`select 1 from webhook_events limit 0`.catch((error: NodeJS.ErrnoException) =>
-    isSchemaMissing(error)
-      ? logger.error(
-          { err: error.message, code: error.code },
-          'the events table is missing: run npm run migrate (events wait for it meanwhile)',
-        )
-      : logger.error({ err: error.message, code: error.code }, 'database unreachable'),
-  );
+  sql`select 1 from webhook_events limit 0`.catch((error: NodeJS.ErrnoException) => {
+    const fields = { err: error.message, code: error.code };
+    if (isSchemaMissing(error)) {
+      logger.error(fields, 'the events table is missing: run npm run migrate (events wait for it meanwhile)');
+    } else if (isPermissionDenied(error)) {
+      logger.error(fields, "the database role lacks the worker's grants: apply deploy/sql/grants.sql");
+    } else {
+      logger.error(fields, 'database unreachable');
+    }
+  });
   const connection = createRedis(env.REDIS_URL, 'worker', { tlsCa: env.redisTls?.ca });
   connection.on('error', (error: NodeJS.ErrnoException) =>
     logger.warn({ err: error.message, code: error.code }, 'redis connection error'),
