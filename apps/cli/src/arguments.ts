@@ -1,3 +1,4 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { parseTime, ReplayError } from '@inlet/replay';
 import { CliError } from './cli-error.js';
 
@@ -16,4 +17,21 @@ export function readBatchSize(text: string): number {
     throw new CliError('--batch-size must be a whole number from 1 to 10000');
   }
   return Number(text);
+}
+
+type ParsedOptions<T extends NonNullable<ParseArgsConfig['options']>> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>
+>['values'];
+
+/** A command's options (no positionals), an unknown or malformed one refused with the command's usage. */
+export function readOptions<const T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: T,
+  usage: string,
+): ParsedOptions<T> {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new CliError((error as Error).message, usage);
+  }
 }

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { databaseEnv, databaseTlsFromEnv, parseEnv } from '@inlet/config';
 import { countEventsToPrune, createSql, pruneEvents, sslOptionsFor } from '@inlet/db';
-import { readBatchSize, readTime } from './arguments.js';
+import { readBatchSize, readOptions, readTime } from './arguments.js';
 import { CliError } from './cli-error.js';
 
 export const pruneUsage = `Usage: inlet prune --before TIME [--source NAME] [--batch-size N] [--dry-run]
@@ -31,7 +30,7 @@ export async function prune(
   env: NodeJS.ProcessEnv = process.env,
   progress: (line: string) => void = () => {},
 ): Promise<string> {
-  const values = parseOptions(argv);
+  const values = readOptions(argv, pruneOptions, pruneUsage);
   if (values.before === undefined) throw new CliError('--before is required', pruneUsage);
   const before = readBefore(values.before);
   const batchSize = values['batch-size'] === undefined ? undefined : readBatchSize(values['batch-size']);
@@ -56,14 +55,6 @@ export async function prune(
     return `deleted ${deleted} ${what}`;
   } finally {
     await sql.end({ timeout: 5 });
-  }
-}
-
-function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: pruneOptions, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    throw new CliError((error as Error).message, pruneUsage);
   }
 }
 

@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
 import { commonEnv, databaseEnv, databaseTlsFromEnv, parseEnv, redisTlsFromEnv } from '@inlet/config';
 import { createSql, type Sql, type SslOptions, sslOptionsFor } from '@inlet/db';
 import { createEventQueue, createRedis } from '@inlet/queue';
 import { ReplayError, replayEvent, replayEvents, retryFailed } from '@inlet/replay';
-import { readBatchSize, readTime } from './arguments.js';
+import { readBatchSize, readOptions, readTime } from './arguments.js';
 import { CliError } from './cli-error.js';
 
 export const replayUsage = `Usage: inlet replay --id UUID
@@ -108,16 +107,8 @@ async function withSql<T>(
   }
 }
 
-function parseOptions(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: replayOptions, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    throw new CliError((error as Error).message, replayUsage);
-  }
-}
-
 function readArguments(argv: string[]): { request: Request; batchSize?: number } {
-  const values = parseOptions(argv);
+  const values = readOptions(argv, replayOptions, replayUsage);
   const modes = [values.id !== undefined, values.source !== undefined, values.failed === true];
   if (modes.filter(Boolean).length !== 1) {
     throw new CliError('give one of --id, --source or --failed', replayUsage);
