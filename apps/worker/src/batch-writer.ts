@@ -124,27 +124,10 @@ export class BatchWriter {
       this.options.onCommit?.(batch.length);
       for (const [index, item] of batch.entries()) item.resolve(outcomes[index] ?? 'duplicate');
     } catch (error) {
-      if (isConnectionError(error)) {
-        const unavailable = new DatabaseUnavailableError(
-          `database unavailable: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
-        );
+      const waitReason = reasonToWait(error);
+      if (waitReason !== null) {
+        const unavailable = new DatabaseUnavailableError(waitReason, { cause: error });
         for (const item of batch) item.reject(unavailable);
-        return;
-      }
-      // The database is not set up for the worker yet: nothing the events can help, so they wait.
-      // Our own statements only: a handler's errors arrive wrapped in HandlerError.
-      const reason = (error as Error).message;
-      const unready = isSchemaMissing(error)
-        ? `database not migrated: ${reason} (run npm run migrate)`
-        : isPermissionDenied(error)
-          ? `database role lacks the worker's privileges: ${reason} (apply deploy/sql/grants.sql)`
-          : null;
-      if (unready !== null) {
-        const waiting = new DatabaseUnavailableError(unready, { cause: error });
-        for (const item of batch) item.reject(waiting);
         return;
       }
       const [only] = batch;
@@ -231,6 +214,21 @@ export class BatchWriter {
       throw new HandlerError(event.source, error);
     }
   }
+}
+
+/**
+ * Why the batch should wait for the database rather than fail, or null: it is away, or not set up
+ * for the worker yet, which nothing the events could change. Our own statements only: a handler's
+ * errors arrive wrapped in HandlerError.
+ */
+function reasonToWait(error: unknown): string | null {
+  const reason = (error as Error).message;
+  if (isConnectionError(error)) return `database unavailable: ${reason}`;
+  if (isSchemaMissing(error)) return `database not migrated: ${reason} (run npm run migrate)`;
+  if (isPermissionDenied(error)) {
+    return `database role lacks the worker's privileges: ${reason} (apply deploy/sql/grants.sql)`;
+  }
+  return null;
 }
 
 /** The event type as the insert reads it from the payload (see insertEvents): a top-level string. */

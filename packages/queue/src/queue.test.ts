@@ -165,13 +165,13 @@ describe('EventProducer with a Redis that stalls while connected', () => {
     receivedAt: 1_700_000_000_000,
   };
 
-  it('refuses new events at once past maxPendingAdds, counting timed-out adds until Redis answers them', async () => {
+  it('refuses new events at once past maxPendingCommands, counting timed-out adds until Redis answers them', async () => {
     // ioredis's own command timeout (5 s for producers) rejects a command but keeps it queued
     // until Redis answers: the pause outlasts it, and the adds still count.
     const server = await startRedisServer();
     const connection = createRedis(server.url, 'producer');
     const queue = createEventQueue(connection, { name: 'stalled', prefix: '{stalled}' });
-    const producer = new EventProducer(queue, connection, { timeoutMs: 100, maxPendingAdds: 5 });
+    const producer = new EventProducer(queue, connection, { timeoutMs: 100, maxPendingCommands: 5 });
     const admin = new Redis(server.url);
     try {
       await queue.waitUntilReady();

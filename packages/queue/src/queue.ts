@@ -50,10 +50,10 @@ export interface EnqueueOptions {
    * An add that timed out still holds its event in the connection's queue until Redis answers, so
    * a Redis that stalls while staying connected would otherwise let them pile up without limit.
    */
-  readonly maxPendingAdds?: number;
+  readonly maxPendingCommands?: number;
 }
 
-const DEFAULT_MAX_PENDING_ADDS = 10_000;
+const DEFAULT_MAX_PENDING_COMMANDS = 10_000;
 
 /**
  * Producer side of the events queue: one add per event, jobId = the event's idempotency key.
@@ -90,7 +90,7 @@ export class EventProducer {
   /** Adds the event; a duplicate jobId is a no-op in BullMQ and resolves the same way. */
   async enqueue(event: EventJob): Promise<string> {
     if (!this.connected) throw new QueueUnavailableError('Redis is not connected');
-    const maxPending = this.options.maxPendingAdds ?? DEFAULT_MAX_PENDING_ADDS;
+    const maxPending = this.options.maxPendingCommands ?? DEFAULT_MAX_PENDING_COMMANDS;
     const pending = this.pending;
     if (pending >= maxPending) {
       throw new QueueUnavailableError(`Redis has not answered ${pending} commands yet`);
