@@ -1,6 +1,14 @@
 import type { Sql } from '@inlet/db';
-import { batchWritesThisTurn, type EventJob } from '@inlet/queue';
-import { DelayedError, type Job, type JobJson, Worker } from 'bullmq';
+import {
+  BatchConsumer,
+  batchWritesThisTurn,
+  DelayJobError,
+  type EventJob,
+  eventJobOptions,
+  eventJobSchema,
+  type TakenJob,
+} from '@inlet/queue';
+import { type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BatchWriter, DatabaseUnavailableError, type WriteOutcome } from './batch-writer.js';
@@ -56,28 +64,19 @@ export function outageDelayMs(outageMs: number): number {
 }
 
 /**
- * A BullMQ worker whose jobs are written by one BatchWriter (group commit). Three kinds of failure
- * are kept apart: contention is retried inside the transaction; an unreachable database puts the
- * job back to wait without spending one of its attempts, for as long as the outage lasts; any
- * other error (a handler throwing, data the database refuses) spends an attempt with BullMQ's
- * backoff and ends in the failed set, which is the dead-letter queue.
+ * A consumer of the events queue whose jobs are written by one BatchWriter (group commit). Three
+ * kinds of failure are kept apart: contention is retried inside the transaction; an unreachable
+ * database puts the job back to wait without spending one of its attempts, for as long as the
+ * outage lasts; any other error (a handler throwing, data the database refuses) spends an attempt
+ * with BullMQ's backoff and ends in the failed set, which is the dead-letter queue.
  */
 export function createEventWorker(options: EventWorkerOptions): {
-  worker: Worker<EventJob>;
+  worker: BatchConsumer;
   stats: EventWorkerStats;
   /** Bytes of job data taken and not yet done (see maxBodyBytesInFlight). */
   heldBytes: () => number;
 } {
   const stats: EventWorkerStats = { stored: 0, duplicates: 0, replayed: 0, transactionRetries: 0 };
-  const maxBodyBytes = options.maxBodyBytesInFlight ?? DEFAULT_MAX_BODY_BYTES_IN_FLIGHT;
-  /** The size of each job taken and not yet done, as its data came from Redis. */
-  const held = new WeakMap<Job<EventJob>, number>();
-  let heldBytes = 0;
-  /** Full concurrency while what is held fits its bound; no job taken beyond those in flight otherwise. */
-  const throttle = () => {
-    const wanted = heldBytes > maxBodyBytes ? 1 : options.concurrency;
-    if (worker.concurrency !== wanted) worker.concurrency = wanted;
-  };
   const { logger } = options;
   /** When the current database outage was first seen, or null while the database answers. */
   let outageSince: number | null = null;
@@ -101,20 +100,20 @@ export function createEventWorker(options: EventWorkerOptions): {
     },
   });
 
-  const processEvent = async (job: Job<EventJob>, event: EventJob, token: string | undefined) => {
+  const processEvent = async (job: TakenJob) => {
+    const event = readEventJob(job);
     let outcome: WriteOutcome;
     try {
       outcome = await writer.write(event);
     } catch (error) {
-      if (error instanceof DatabaseUnavailableError && token !== undefined) {
+      if (error instanceof DatabaseUnavailableError) {
         const now = Date.now();
         if (outageSince === null) {
           outageSince = now;
           logger.warn({ err: error.message }, 'events wait for the database, without spending attempts');
         }
         options.on?.outcome?.(event, 'waiting_for_database');
-        await job.moveToDelayed(now + outageDelayMs(now - outageSince), token);
-        throw new DelayedError();
+        throw new DelayJobError(now + outageDelayMs(now - outageSince));
       }
       throw error;
     }
@@ -128,57 +127,49 @@ export function createEventWorker(options: EventWorkerOptions): {
     return { outcome };
   };
 
-  /**
-   * BullMQ takes jobs until `concurrency` are in flight before it runs any of them, so their size
-   * is counted as each is taken (createJob), not when it runs: one past the bound stops the taking
-   * at once. The count is given back when the job is done, whatever the outcome (processJob).
-   */
-  class EventWorker extends Worker<EventJob> {
-    protected override createJob(data: JobJson, jobId: string): Job<EventJob> {
-      const job = super.createJob(data, jobId);
-      const size = typeof data.data === 'string' ? data.data.length : 0;
-      held.set(job, size);
-      heldBytes += size;
-      throttle();
-      return job;
-    }
-
-    override async processJob(job: Job<EventJob>, token: string, fetchNextCallback?: () => boolean) {
-      try {
-        return await super.processJob(job, token, fetchNextCallback);
-      } finally {
-        const size = held.get(job);
-        if (size !== undefined) {
-          held.delete(job);
-          heldBytes -= size;
-          throttle();
-        }
-      }
-    }
-  }
-
-  const worker = new EventWorker(
-    options.queue.name,
-    (job: Job<EventJob>, token?: string) => processEvent(job, parseEventJob(job.data), token),
-    {
-      connection: options.connection,
-      prefix: options.queue.prefix,
-      concurrency: options.concurrency,
-      lockDuration: options.lockDurationMs ?? 30_000,
-      // Look for a dead worker's jobs as often as its locks can expire.
-      stalledInterval: options.lockDurationMs ?? 30_000,
-      // A job is failed as stalled only after many lost locks: a slow machine must not dead-letter events.
-      maxStalledCount: 10,
-    },
-  );
-  worker.on('failed', (job, error) => {
-    const event = job?.data;
-    if (event) options.on?.outcome?.(event, 'failed');
+  const lockDurationMs = options.lockDurationMs ?? 30_000;
+  const worker = new BatchConsumer({
+    connection: options.connection,
+    queue: options.queue,
+    process: processEvent,
+    concurrency: options.concurrency,
+    maxBytesInFlight: options.maxBodyBytesInFlight ?? DEFAULT_MAX_BODY_BYTES_IN_FLIGHT,
+    lockDurationMs,
+    // Look for a dead worker's jobs as often as its locks can expire.
+    stalledIntervalMs: lockDurationMs,
+    // A job is failed as stalled only after many lost locks: a slow machine must not dead-letter events.
+    maxStalledCount: 10,
+    keepCompleted: eventJobOptions.removeOnComplete,
+  });
+  worker.on('failed', (job: Job<unknown>, error: Error) => {
+    const parsed = eventJobSchema.safeParse(job.data);
+    if (parsed.success) options.on?.outcome?.(parsed.data, 'failed');
     logger.warn(
-      { jobId: job?.id, source: event?.source, attemptsMade: job?.attemptsMade, err: error.message },
+      {
+        jobId: job.id,
+        source: parsed.success ? parsed.data.source : undefined,
+        attemptsMade: job.attemptsMade,
+        err: error.message,
+      },
       'event not stored',
     );
   });
-  worker.on('error', (error) => logger.warn({ err: error.message }, 'worker error'));
-  return { worker, stats, heldBytes: () => heldBytes };
+  worker.on('error', (error: Error) => logger.warn({ err: error.message }, 'worker error'));
+  worker.on('stalled', (jobId: string) => logger.warn({ jobId }, 'job stalled: its worker lost it, it runs again'));
+  worker.on('lockLost', (jobId: string) =>
+    logger.warn({ jobId }, "job lock lost: another worker may run it (the event is stored once either way)"),
+  );
+  worker.run();
+  return { worker, stats, heldBytes: () => worker.bytesInFlight };
+}
+
+/** A job's data as BullMQ stored it: JSON text that must still pass the event schema. */
+function readEventJob(job: TakenJob): EventJob {
+  let data: unknown;
+  try {
+    data = JSON.parse(job.data);
+  } catch {
+    throw new UnrecoverableError('invalid event in queue: data is not JSON');
+  }
+  return parseEventJob(data);
 }

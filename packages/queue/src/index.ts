@@ -1,3 +1,9 @@
+export {
+  BatchConsumer,
+  type BatchConsumerOptions,
+  DelayJobError,
+  type TakenJob,
+} from './batch-consumer.js';
 export { type EventJob, eventJobSchema, jobIdFor, replayJobIdFor } from './event-job.js';
 export { createRedisNonceStore, type RedisNonceStore } from './nonce-store.js';
 export {
