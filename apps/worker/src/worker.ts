@@ -155,9 +155,11 @@ export function createEventWorker(options: EventWorkerOptions): {
     );
   });
   worker.on('error', (error: Error) => logger.warn({ err: error.message }, 'worker error'));
-  worker.on('stalled', (jobId: string) => logger.warn({ jobId }, 'job stalled: its worker lost it, it runs again'));
+  worker.on('stalled', (jobId: string) =>
+    logger.warn({ jobId }, 'job stalled: its worker lost it, it runs again'),
+  );
   worker.on('lockLost', (jobId: string) =>
-    logger.warn({ jobId }, "job lock lost: another worker may run it (the event is stored once either way)"),
+    logger.warn({ jobId }, 'job lock lost: another worker may run it (the event is stored once either way)'),
   );
   worker.run();
   return { worker, stats, heldBytes: () => worker.bytesInFlight };

@@ -44,6 +44,11 @@ export interface BatchConsumerOptions {
   readonly keepCompleted: { readonly age: number; readonly count: number };
   /** Most jobs one script call takes or completes (default 256). */
   readonly maxJobsPerCall?: number;
+  /**
+   * Longest one wait for new jobs blocks (default 5 s). An add wakes the consumer at once; this
+   * bounds how late it notices what nothing announces, such as a queue resumed elsewhere.
+   */
+  readonly maxBlockMs?: number;
 }
 
 interface Running {
@@ -67,9 +72,6 @@ interface ScriptedRedis extends Redis {
   inletTakeJobs(...args: (string | number)[]): Promise<Taken>;
   inletCompleteJobs(...args: (string | number)[]): Promise<Codes>;
 }
-
-/** How long one wait for new jobs blocks before the loop looks again (BZPOPMIN's timeout). */
-const MAX_BLOCK_MS = 5000;
 
 /**
  * Consumes a BullMQ queue many jobs at a time. BullMQ's `Worker` runs two scripts per job (about
@@ -125,7 +127,9 @@ export class BatchConsumer extends EventEmitter {
     connection.defineCommand('inletTakeJobs', { numberOfKeys: 7, lua: TAKE_JOBS });
     connection.defineCommand('inletCompleteJobs', { numberOfKeys: 7, lua: COMPLETE_JOBS });
     this.redis = connection as ScriptedRedis;
-    this.blocking = connection.duplicate({ connectionName: `${connection.options.connectionName ?? 'inlet'}-blocking` });
+    this.blocking = connection.duplicate({
+      connectionName: `${connection.options.connectionName ?? 'inlet'}-blocking`,
+    });
     this.blocking.on('error', () => {});
     this.bull = new Worker(queue.name, null, {
       connection,
@@ -204,8 +208,9 @@ export class BatchConsumer extends EventEmitter {
       const [jobs, nextDelayedAt] = taken;
       for (const job of jobs) this.start(job, token);
       if (jobs.length > 0) continue;
-      const untilDelayed = nextDelayedAt > 0 ? nextDelayedAt - Date.now() : MAX_BLOCK_MS;
-      await this.waitForJobs(Math.max(1, Math.min(MAX_BLOCK_MS, untilDelayed)));
+      const maxBlockMs = this.options.maxBlockMs ?? 5000;
+      const untilDelayed = nextDelayedAt > 0 ? nextDelayedAt - Date.now() : maxBlockMs;
+      await this.waitForJobs(Math.max(1, Math.min(maxBlockMs, untilDelayed)));
     }
   }
 
@@ -257,7 +262,11 @@ export class BatchConsumer extends EventEmitter {
   }
 
   private start([id, data, attemptsMade, deferredFailure]: RawJob, token: string): void {
-    const running: Running = { job: { id, data, attemptsMade: Number(attemptsMade) }, token, bytes: data.length };
+    const running: Running = {
+      job: { id, data, attemptsMade: Number(attemptsMade) },
+      token,
+      bytes: data.length,
+    };
     this.running.set(id, running);
     this.bytes += running.bytes;
     void this.execute(running, deferredFailure).finally(() => {
