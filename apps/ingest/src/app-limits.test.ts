@@ -100,7 +100,7 @@ describe('ingest refuses abuse before reading the body', () => {
   beforeAll(async () => {
     one = instance({ metrics });
     two = instance();
-    await Promise.all([one.producer.queue.waitUntilReady(), two.producer.queue.waitUntilReady()]);
+    await Promise.all([one.producer.waitUntilReady(), two.producer.waitUntilReady()]);
   });
   afterAll(async () => {
     await one.producer.queue.obliterate({ force: true });
@@ -138,7 +138,7 @@ describe('ingest refuses abuse before reading the body', () => {
 
   it('counts refused deliveries before verifying them: a bad signature spends a point too', async () => {
     const { app, producer } = instance();
-    await producer.queue.waitUntilReady();
+    await producer.waitUntilReady();
     const bad = { ...delivery('other'), headers: { 'content-type': 'application/json', 'X-Sig': 'nope' } };
     // `other` spent its 5 points above.
     expect((await app.request('/webhooks/other', bad)).status).toBe(429);
@@ -265,7 +265,7 @@ describe('ingest under a full backlog', () => {
     peerAddress: () => '192.30.252.1',
   });
 
-  beforeAll(() => producer.queue.waitUntilReady());
+  beforeAll(() => producer.waitUntilReady());
   afterAll(async () => {
     backlog.stop();
     await producer.queue.obliterate({ force: true });
@@ -356,7 +356,7 @@ describe('ingest with a bound on the bytes of bodies in flight', () => {
   beforeAll(async () => {
     if (!server.listening) await once(server, 'listening');
     port = (server.address() as AddressInfo).port;
-    await producer.queue.waitUntilReady();
+    await producer.waitUntilReady();
   });
   afterAll(async () => {
     server.close();

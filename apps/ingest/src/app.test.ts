@@ -74,7 +74,7 @@ describe('ingest with real Redis', () => {
     (await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed')).waiting ?? 0;
 
   beforeAll(async () => {
-    await queue.waitUntilReady();
+    await producer.waitUntilReady();
   });
   afterAll(async () => {
     await queue.obliterate({ force: true });
@@ -335,7 +335,7 @@ describe('ingest reading a chunked body (no Content-Length)', () => {
         req.end();
       });
     try {
-      await producer.queue.waitUntilReady();
+      await producer.waitUntilReady();
       const small = '{"chunked":true}';
       expect(await send([small.slice(0, 5), small.slice(5)], signed('custom', small))).toBe(202);
       const big = 'x'.repeat(40);
@@ -362,7 +362,7 @@ describe('ingest while Redis is away', () => {
         headers: { 'content-type': 'application/json', ...signed('stripe', body) },
       });
     try {
-      await producer.queue.waitUntilReady();
+      await producer.waitUntilReady();
       expect((await send()).status).toBe(202);
 
       await redis.kill();
@@ -454,7 +454,7 @@ describe('ingest metrics', () => {
       metrics: createIngestMetrics({ sources: sources.keys(), defaultMetrics: false }),
     });
     try {
-      await producer.queue.waitUntilReady();
+      await producer.waitUntilReady();
       const body = '{"id":"evt_metrics","type":"invoice.paid"}';
       const post = (headers: Record<string, string>, source = 'stripe') =>
         app.request(`/webhooks/${source}`, {

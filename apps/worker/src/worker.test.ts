@@ -267,7 +267,7 @@ describe('event worker against real Redis and PostgreSQL', () => {
     const names = uniqueQueue();
     const producerConnection = createRedis(testRedisUrl(), 'producer');
     const producer = new EventProducer(createEventQueue(producerConnection, names), producerConnection);
-    await producer.queue.waitUntilReady();
+    await producer.waitUntilReady();
     const bodies = new Map<string, string>();
     for (let i = 0; i < 40; i += 1) {
       const body = `{ "id": "evt_${i}", "text": "héllo ✓ \\u00e9", "n": 1.50 }\n`;
@@ -306,7 +306,7 @@ describe('event worker against real Redis and PostgreSQL', () => {
     const names = uniqueQueue();
     const producerConnection = createRedis(testRedisUrl(), 'producer');
     const producer = new EventProducer(createEventQueue(producerConnection, names), producerConnection);
-    await producer.queue.waitUntilReady();
+    await producer.waitUntilReady();
     const body = JSON.stringify({ pad: 'p'.repeat(100 * 1024) });
     for (let i = 0; i < 60; i += 1) await producer.enqueue(event('large', `evt_${i}`, body));
     // A slow handler keeps each batch's jobs in flight long enough for more to be taken.
@@ -378,7 +378,7 @@ describe('event worker against real Redis and PostgreSQL', () => {
     const producerConnection = createRedis(testRedisUrl(), 'producer');
     const producer = new EventProducer(createEventQueue(producerConnection, names), producerConnection);
     const dead = createSql('postgres://postgres@127.0.0.1:9/none', { max: 1, connect_timeout: 2 });
-    await producer.queue.waitUntilReady();
+    await producer.waitUntilReady();
     const jobId = await producer.enqueue(event('outage', 'evt_1'));
     const { worker } = createEventWorker({ connection, queue: names, sql: dead, logger, concurrency: 1 });
     try {
@@ -405,7 +405,7 @@ describe('event worker against real Redis and PostgreSQL', () => {
     const connection = createRedis(testRedisUrl(), 'worker');
     const producerConnection = createRedis(testRedisUrl(), 'producer');
     const producer = new EventProducer(createEventQueue(producerConnection, names), producerConnection);
-    await producer.queue.waitUntilReady();
+    await producer.waitUntilReady();
     for (let i = 0; i < 5; i += 1) await producer.enqueue(event('unmigrated', `evt_${i}`));
     const { worker, stats } = createEventWorker({
       connection,
@@ -437,7 +437,7 @@ describe('event worker against real Redis and PostgreSQL', () => {
     const connection = createRedis(testRedisUrl(), 'worker');
     const producerConnection = createRedis(testRedisUrl(), 'producer');
     const producer = new EventProducer(createEventQueue(producerConnection, names), producerConnection);
-    await producer.queue.waitUntilReady();
+    await producer.waitUntilReady();
     const lags: string[] = [];
     const outcomes: string[] = [];
     const { worker } = createEventWorker({

@@ -1,12 +1,58 @@
 /**
- * Two Lua scripts that move many jobs per call on BullMQ's own keys, in the layout BullMQ 6 reads
- * and writes: a job taken here is active, locked and counted exactly as BullMQ's `moveToActive`
+ * Lua scripts that add, take and complete many jobs per call on BullMQ's own keys, in the layout
+ * BullMQ 6 reads and writes: a job added here is the job `Queue.add` would have stored, a job taken here is active, locked and counted exactly as BullMQ's `moveToActive`
  * leaves it, and a job completed here is where BullMQ's `moveToFinished` would put it. So `Queue`,
  * Bull Board, BullMQ's stalled-job check and its `moveToFailed` / `moveToDelayed` keep working
  * on the same jobs. What they leave out is what the events queue never uses: rate limits,
  * priorities (a prioritized job is taken in its turn but ranked like any other), parent and child
  * jobs, deduplication keys and metrics.
  */
+
+/**
+ * Adds jobs as BullMQ's `Queue.add` does with a custom jobId and no delay, priority or parent: a
+ * job whose id is already there is a duplicate and left as it is; a new one gets its hash, goes to
+ * wait, and the marker wakes a consumer (unless the queue is paused or at its global concurrency).
+ *
+ * KEYS: wait, meta, events, marker, active
+ * ARGV: job key prefix, timestamp (ms), then id, name, data (JSON), opts (JSON) per job
+ * Returns one code per job: 1 added, 0 duplicate.
+ */
+export const ADD_JOBS = `
+local waitKey, metaKey, eventsKey, markerKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local prefix, timestamp = ARGV[1], ARGV[2]
+local rcall = redis.call
+
+local maxEvents = rcall("HGET", metaKey, "opts.maxLenEvents")
+if not maxEvents then
+  maxEvents = 10000
+  rcall("HSET", metaKey, "opts.maxLenEvents", maxEvents)
+end
+
+local codes, added = {}, 0
+for i = 3, #ARGV, 4 do
+  local id, name = ARGV[i], ARGV[i + 1]
+  local jobKey = prefix .. id
+  if rcall("EXISTS", jobKey) == 1 then
+    rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "duplicated", "jobId", id)
+    codes[#codes + 1] = 0
+  else
+    rcall("HMSET", jobKey, "name", name, "data", ARGV[i + 2], "opts", ARGV[i + 3], "timestamp", timestamp,
+      "delay", 0, "priority", 0)
+    rcall("XADD", eventsKey, "*", "event", "added", "jobId", id, "name", name)
+    rcall("LPUSH", waitKey, id)
+    rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "waiting", "jobId", id)
+    added = added + 1
+    codes[#codes + 1] = 1
+  end
+end
+
+if added > 0 then
+  local meta = rcall("HMGET", metaKey, "paused", "concurrency")
+  local maxed = meta[2] and rcall("LLEN", activeKey) >= tonumber(meta[2])
+  if not meta[1] and not maxed then rcall("ZADD", markerKey, 0, "0") end
+end
+return codes
+`;
 
 /**
  * Takes up to ARGV[5] jobs from wait to active, first moving due delayed jobs to wait, and stops

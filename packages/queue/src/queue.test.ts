@@ -64,7 +64,7 @@ describe('EventProducer with real Redis', () => {
   };
 
   it('adds one job per event id, with retries and the dead-letter set kept', async () => {
-    await queue.waitUntilReady();
+    await producer.waitUntilReady();
     const first = await producer.enqueue(event);
     const second = await producer.enqueue({ ...event, receivedAt: event.receivedAt + 1 });
     expect(second).toBe(first);
@@ -82,30 +82,6 @@ describe('EventProducer with real Redis', () => {
     expect(await producer.backlog()).toBe(before + 2);
   });
 
-  it('sends adds issued together in one write, each answered on its own', async () => {
-    const stream = connection.stream;
-    const writes: number[] = [];
-    const original = stream._writev?.bind(stream);
-    stream._writev = (chunks, callback) => {
-      writes.push(chunks.length);
-      original?.(chunks, callback);
-    };
-    try {
-      const ids = await Promise.all(
-        Array.from({ length: 20 }, (_, index) =>
-          producer.enqueue({ ...event, eventId: `evt_batch_${index}` }),
-        ),
-      );
-      expect(new Set(ids).size).toBe(20);
-      for (const id of ids) expect((await queue.getJob(id))?.data.eventId).toMatch(/^evt_batch_/);
-      // Twenty scripts left in one writev, and the socket is not left corked.
-      expect(writes[0]).toBeGreaterThanOrEqual(20);
-      expect(stream.writableCorked).toBe(0);
-    } finally {
-      if (original) stream._writev = original;
-    }
-  });
-
   it('fails fast when its connection is not up', async () => {
     const offline = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false });
     const idle = new EventProducer(queue, offline);
@@ -113,6 +89,92 @@ describe('EventProducer with real Redis', () => {
     await expect(idle.enqueue(event)).rejects.toBeInstanceOf(QueueUnavailableError);
     expect(await idle.ping()).toBe(false);
     offline.disconnect();
+  });
+});
+
+describe('EventProducer adding a batch per call', () => {
+  const event = (eventId: string): EventJob => ({
+    source: 'stripe',
+    eventId,
+    eventType: 'invoice.paid',
+    headers: { 'content-type': 'application/json' },
+    body: `{"id":"${eventId}"}`,
+    receivedAt: 1_700_000_000_000,
+  });
+
+  it('stores each event as Queue.add would, and adds those handed over together in one script call', async () => {
+    const server = await startRedisServer();
+    const connection = createRedis(server.url, 'producer');
+    const queue = createEventQueue(connection, { name: 'adds', prefix: '{adds}' });
+    const producer = new EventProducer(queue, connection);
+    const admin = new Redis(server.url);
+    try {
+      await producer.waitUntilReady();
+      // The reference: BullMQ's own add of the same kind of event.
+      await queue.add('stripe', event('evt_bullmq'), {
+        ...eventJobOptions,
+        jobId: jobIdFor('stripe', 'evt_bullmq'),
+      });
+      await admin.config('RESETSTAT');
+      const ids = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => producer.enqueue(event(`evt_${i}`))),
+      );
+      const stats = await admin.info('commandstats');
+      const calls = (name: string) =>
+        Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+      expect(calls('evalsha') + calls('eval')).toBe(1);
+
+      const ours = await admin.hgetall(`{adds}:adds:${ids[0]}`);
+      const theirs = await admin.hgetall(`{adds}:adds:${jobIdFor('stripe', 'evt_bullmq')}`);
+      expect(Object.keys(ours).sort()).toEqual(Object.keys(theirs).sort());
+      expect(ours.name).toBe(theirs.name);
+      expect(ours.delay).toBe(theirs.delay);
+      expect(ours.priority).toBe(theirs.priority);
+      expect(JSON.parse(ours.opts as string)).toEqual({
+        ...JSON.parse(theirs.opts as string),
+        jobId: ids[0],
+      });
+      expect(JSON.parse(ours.data as string)).toEqual(event('evt_0'));
+      // Read back through BullMQ, as the worker and the dashboard do.
+      const job = await queue.getJob(ids[0] as string);
+      expect(job?.data).toEqual(event('evt_0'));
+      expect(job?.opts.attempts).toBe(eventJobOptions.attempts);
+      expect(job?.opts.removeOnComplete).toEqual(eventJobOptions.removeOnComplete);
+      expect(await queue.getWaitingCount()).toBe(21);
+      expect(await admin.zcard('{adds}:adds:marker')).toBe(1);
+      // The stream says what BullMQ's add says: added, then waiting.
+      const entries = await admin.xrevrange('{adds}:adds:events', '+', '-', 'COUNT', 2);
+      expect(entries.map(([, fields]) => fields[1])).toEqual(['waiting', 'added']);
+
+      // A duplicate is left as it was, and answered the same way.
+      const again = await producer.enqueue({ ...event('evt_0'), receivedAt: 1 });
+      expect(again).toBe(ids[0]);
+      expect((await queue.getJob(again))?.data.receivedAt).toBe(1_700_000_000_000);
+      expect(await queue.getWaitingCount()).toBe(21);
+    } finally {
+      admin.disconnect();
+      await producer.close();
+      await server.stop();
+    }
+  });
+
+  it('adds to a paused queue without waking a consumer', async () => {
+    const server = await startRedisServer();
+    const connection = createRedis(server.url, 'producer');
+    const queue = createEventQueue(connection, { name: 'paused', prefix: '{paused}' });
+    const producer = new EventProducer(queue, connection);
+    const admin = new Redis(server.url);
+    try {
+      await producer.waitUntilReady();
+      await queue.pause();
+      await producer.enqueue(event('evt_paused'));
+      expect(await queue.getWaitingCount()).toBe(1);
+      expect(await admin.exists('{paused}:paused:marker')).toBe(0);
+    } finally {
+      admin.disconnect();
+      await producer.close();
+      await server.stop();
+    }
   });
 });
 
@@ -134,7 +196,7 @@ describe('EventProducer acknowledging after replicas (WAIT)', () => {
     const producer = new EventProducer(queue, connection, { ackReplicas: 1, ackTimeoutMs: 200 });
     const replicaClient = new Redis(replica.url);
     try {
-      await queue.waitUntilReady();
+      await producer.waitUntilReady();
       await expect(producer.enqueue(event)).rejects.toThrow(/reached 0 of 1 Redis replicas/);
 
       await replicaClient.replicaof('127.0.0.1', primary.port);
@@ -165,16 +227,16 @@ describe('EventProducer with a Redis that stalls while connected', () => {
     receivedAt: 1_700_000_000_000,
   };
 
-  it('refuses new events at once past maxPendingCommands, counting timed-out adds until Redis answers them', async () => {
-    // ioredis's own command timeout (5 s for producers) rejects a command but keeps it queued
-    // until Redis answers: the pause outlasts it, and the adds still count.
+  it('refuses new events at once past maxPendingEvents, counting timed-out adds until Redis answers them', async () => {
+    // The pause outlasts ioredis's own command timeout (5 s for producers), which the adds'
+    // connection does not have: they count until Redis answers them.
     const server = await startRedisServer();
     const connection = createRedis(server.url, 'producer');
     const queue = createEventQueue(connection, { name: 'stalled', prefix: '{stalled}' });
-    const producer = new EventProducer(queue, connection, { timeoutMs: 100, maxPendingCommands: 5 });
+    const producer = new EventProducer(queue, connection, { timeoutMs: 100, maxPendingEvents: 5 });
     const admin = new Redis(server.url);
     try {
-      await queue.waitUntilReady();
+      await producer.waitUntilReady();
       await producer.enqueue(event);
       expect(producer.pending).toBe(0);
 
@@ -188,11 +250,11 @@ describe('EventProducer with a Redis that stalls while connected', () => {
         expect(String((outcome as PromiseRejectedResult).reason)).toMatch(/did not answer in 100 ms/);
       }
       expect(producer.pending).toBe(5);
-      // Past ioredis's command timeout the adds' promises have failed, but Redis holds them still.
+      // Past ioredis's command timeout, Redis still holds the adds.
       await new Promise((resolve) => setTimeout(resolve, 5500));
       expect(producer.pending).toBe(5);
       await expect(producer.enqueue({ ...event, eventId: 'evt_refused' })).rejects.toThrow(
-        /has not answered 5 commands yet/,
+        /has not answered 5 events yet/,
       );
       // Refused before it was sent: nothing more waits on Redis.
       expect(producer.pending).toBe(5);

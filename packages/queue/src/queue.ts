@@ -1,5 +1,7 @@
+import { once } from 'node:events';
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { ADD_JOBS } from './batch-scripts.js';
 import { type EventJob, jobIdFor } from './event-job.js';
 import { batchWritesThisTurn } from './redis.js';
 import { SharedTimeouts } from './shared-timeouts.js';
@@ -46,61 +48,105 @@ export interface EnqueueOptions {
   /** How long `WAIT` may take before the event is refused as unavailable (default 1000 ms). */
   readonly ackTimeoutMs?: number;
   /**
-   * Commands sent and not yet answered past which new events are refused at once (default 10,000).
-   * An add that timed out still holds its event in the connection's queue until Redis answers, so
-   * a Redis that stalls while staying connected would otherwise let them pile up without limit.
+   * Events sent to Redis and not yet answered past which new events are refused at once (default
+   * 10,000). An add that timed out still holds its event in memory until Redis answers, so a Redis
+   * that stalls while staying connected would otherwise let them pile up without limit.
    */
-  readonly maxPendingCommands?: number;
+  readonly maxPendingEvents?: number;
+  /** Most events in one add script call (default 256). */
+  readonly maxBatchSize?: number;
 }
 
-const DEFAULT_MAX_PENDING_COMMANDS = 10_000;
+const DEFAULT_MAX_PENDING_EVENTS = 10_000;
+
+interface PendingAdd {
+  readonly jobId: string;
+  readonly name: string;
+  readonly data: string;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+interface AddingRedis extends Redis {
+  inletAddJobs(...args: (string | number)[]): Promise<number[]>;
+}
+
+/** The options BullMQ stores with each event job, as JSON, up to the jobId that closes them. */
+const OPTS_JSON_HEAD = `${JSON.stringify(eventJobOptions).slice(0, -1)},"jobId":`;
 
 /**
- * Producer side of the events queue: one add per event, jobId = the event's idempotency key.
- * Adds issued while the event loop handles one round of I/O (many HTTP requests under load) leave
- * in one socket write (`batchWritesThisTurn`).
+ * Producer side of the events queue: one job per event, jobId = the event's idempotency key.
+ * The events handed over while the event loop handles one round of I/O (many HTTP requests under
+ * load) are added by one script call (`ADD_JOBS`), which stores each as `Queue.add` would: BullMQ
+ * spends a script call, and far more of this process's time, on each. The adds go over a
+ * connection of their own without ioredis's command timeout, so that an add counts as pending
+ * exactly until Redis answers it (`pending`).
  */
 export class EventProducer {
   private readonly timeouts = new SharedTimeouts();
+  private readonly adds: AddingRedis;
+  private readonly keys: readonly string[];
+  private readonly prefix: string;
+  private batch: PendingAdd[] = [];
+  private unanswered = 0;
 
   constructor(
     readonly queue: Queue<EventJob>,
     private readonly connection: Redis,
     private readonly options: EnqueueOptions = {},
   ) {
+    const adds = connection.duplicate({
+      commandTimeout: undefined,
+      connectionName: `${connection.options.connectionName ?? 'inlet-producer'}-adds`,
+    } as RedisOptions);
+    adds.defineCommand('inletAddJobs', { numberOfKeys: 5, lua: ADD_JOBS });
+    this.adds = adds as AddingRedis;
+    this.prefix = `${queue.opts.prefix}:${queue.name}:`;
+    this.keys = ['wait', 'meta', 'events', 'marker', 'active'].map((type) => this.prefix + type);
     // Connection trouble surfaces as a 503 per request; these events only need somewhere to go.
     const report = (error: Error) => options.onError?.(error);
     connection.on('error', report);
+    adds.on('error', report);
     queue.on('error', report);
   }
 
   /**
-   * Commands sent on the connection and not yet answered by Redis, those that timed out included:
-   * ioredis keeps each until its answer arrives or the connection closes.
+   * Events sent to Redis and not yet answered, those whose request timed out included: each is
+   * held in memory until its answer arrives or the connection closes.
    */
   get pending(): number {
-    return this.connection.commandQueue.length;
+    return this.unanswered;
+  }
+
+  /** Resolves once both connections to Redis are up (or fails with the first connection error). */
+  async waitUntilReady(): Promise<void> {
+    await this.queue.waitUntilReady();
+    if (this.adds.status === 'ready') return;
+    if (this.adds.status === 'wait') await this.adds.connect();
+    else await once(this.adds, 'ready');
   }
 
   /** True while the connection to Redis is up; when false, `enqueue` would fail. */
   get connected(): boolean {
-    return this.connection.status === 'ready';
+    return this.adds.status === 'ready';
   }
 
-  /** Adds the event; a duplicate jobId is a no-op in BullMQ and resolves the same way. */
+  /** Adds the event; a duplicate jobId is a no-op, as in BullMQ, and resolves the same way. */
   async enqueue(event: EventJob): Promise<string> {
     if (!this.connected) throw new QueueUnavailableError('Redis is not connected');
-    const maxPending = this.options.maxPendingCommands ?? DEFAULT_MAX_PENDING_COMMANDS;
-    const pending = this.pending;
+    const maxPending = this.options.maxPendingEvents ?? DEFAULT_MAX_PENDING_EVENTS;
+    const pending = this.unanswered + this.batch.length;
     if (pending >= maxPending) {
-      throw new QueueUnavailableError(`Redis has not answered ${pending} commands yet`);
+      throw new QueueUnavailableError(`Redis has not answered ${pending} events yet`);
     }
     const jobId = jobIdFor(event.source, event.eventId);
     const timeoutMs = this.options.timeoutMs ?? 2000;
-    batchWritesThisTurn(this.connection);
     try {
       await this.timeouts.within(
-        this.queue.add(event.source, event, { ...eventJobOptions, jobId }),
+        new Promise<void>((resolve, reject) => {
+          const add = { jobId, name: event.source, data: JSON.stringify(event), resolve, reject };
+          if (this.batch.push(add) === 1) setImmediate(() => this.flush());
+        }),
         timeoutMs,
         () => new QueueUnavailableError(`Redis did not answer in ${timeoutMs} ms`),
       );
@@ -115,6 +161,32 @@ export class EventProducer {
     }
   }
 
+  /** Sends the events handed over this turn, a script call per `maxBatchSize`, in one socket write. */
+  private flush(): void {
+    const batch = this.batch;
+    this.batch = [];
+    const size = this.options.maxBatchSize ?? 256;
+    batchWritesThisTurn(this.adds);
+    for (let start = 0; start < batch.length; start += size) this.send(batch.slice(start, start + size));
+  }
+
+  private send(adds: readonly PendingAdd[]): void {
+    const args: (string | number)[] = [...this.keys, this.prefix, Date.now()];
+    for (const add of adds)
+      args.push(add.jobId, add.name, add.data, OPTS_JSON_HEAD + JSON.stringify(add.jobId) + '}');
+    this.unanswered += adds.length;
+    this.adds.inletAddJobs(...args).then(
+      () => {
+        this.unanswered -= adds.length;
+        for (const add of adds) add.resolve();
+      },
+      (error: unknown) => {
+        this.unanswered -= adds.length;
+        for (const add of adds) add.reject(error);
+      },
+    );
+  }
+
   /**
    * Redis `WAIT`: blocks until the writes made so far on this connection reached `replicas` replicas.
    * Fewer in time means the event is on the primary only; it is refused, and the sender's retry is
@@ -122,7 +194,7 @@ export class EventProducer {
    */
   private async waitForReplicas(replicas: number): Promise<void> {
     const timeoutMs = this.options.ackTimeoutMs ?? 1000;
-    const reached = await this.connection.wait(replicas, timeoutMs);
+    const reached = await this.adds.wait(replicas, timeoutMs);
     if (reached < replicas) {
       throw new QueueUnavailableError(
         `the event reached ${reached} of ${replicas} Redis replicas within ${timeoutMs} ms`,
@@ -143,7 +215,7 @@ export class EventProducer {
     if (!this.connected) return false;
     try {
       const answer = await Promise.race([
-        this.connection.ping(),
+        this.adds.ping(),
         new Promise<null>((resolve) => setTimeout(resolve, timeoutMs, null).unref()),
       ]);
       return answer === 'PONG';
@@ -154,6 +226,7 @@ export class EventProducer {
 
   async close(): Promise<void> {
     await this.queue.close();
+    this.adds.disconnect();
     this.connection.disconnect();
   }
 }
