@@ -170,8 +170,9 @@ export class BatchConsumer extends EventEmitter {
     this.closing ??= (async () => {
       this.wake?.();
       this.blocking.disconnect();
-      await this.loopDone?.catch(() => {});
       if (!force) {
+        // A take already sent is answered before the loop ends: its jobs are then in flight too.
+        await this.loopDone?.catch(() => {});
         while (this.running.size > 0) await new Promise<void>((resolve) => this.whenDone(resolve));
       }
       if (this.renewTimer) clearInterval(this.renewTimer);
