@@ -1,4 +1,4 @@
-import { testRedisUrl, uniqueQueue, waitFor } from '@inlet/testkit';
+import { startRedisServer, testRedisUrl, uniqueQueue, waitFor } from '@inlet/testkit';
 import { type Job, Queue, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -279,6 +279,37 @@ describe('BatchConsumer against real Redis', () => {
     expect(peak).toBeGreaterThan(1);
     expect(peak).toBeLessThanOrEqual(4);
     expect(consumer.bytesInFlight).toBe(0);
+  });
+
+  it('closes at once when forced, even with Redis gone', async () => {
+    const server = await startRedisServer();
+    const connection = createRedis(server.url, 'worker');
+    const consumer = new BatchConsumer({
+      connection,
+      queue: uniqueQueue(),
+      process: async () => null,
+      concurrency: 10,
+      maxBytesInFlight: 1024 * 1024,
+      lockDurationMs: 5000,
+      maxStalledCount: 10,
+      keepCompleted: { age: 3600, count: 1000 },
+      maxBlockMs: 100,
+    });
+    consumer.on('error', () => {});
+    consumer.run();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await server.stop();
+      // Its next take waits for Redis to come back, which it never will.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const closed = await Promise.race([
+        consumer.close(true).then(() => 'closed'),
+        new Promise((resolve) => setTimeout(resolve, 10_000, 'still waiting')),
+      ]);
+      expect(closed).toBe('closed');
+    } finally {
+      connection.disconnect();
+    }
   });
 
   it('finishes the jobs in flight before a graceful close returns', async () => {
