@@ -78,12 +78,14 @@ interface ScriptedRedis extends Redis {
  * 90 µs of Redis each); this takes up to `maxJobsPerCall` jobs in one script call and completes
  * all the jobs that finish in one turn of the event loop in another, which brings Redis's work per
  * job to about a third. Everything else is BullMQ's: a processor-less `Worker` runs the stalled-job
- * check and renews locks, and failures and delays go through BullMQ's `Job.moveToFailed` (attempts,
- * backoff, the failed set) and `Job.moveToDelayed`, with this consumer's lock token.
+ * check and its script renews the locks of the jobs in flight, and failures and delays go through
+ * BullMQ's `Job.moveToFailed` (attempts, backoff, the failed set) and `Job.moveToDelayed`, with this
+ * consumer's lock token.
  *
  * Events: `failed` (job, error) once a job is failed or scheduled for another attempt;
  * `error` (error) for trouble with Redis that the consumer outlives; `stalled` (jobId) from
- * BullMQ's check; `lockLost` (jobId) when a running job's lock could not be renewed.
+ * BullMQ's check; `lockLost` (jobId) when a job's lock could not be renewed or was gone when it
+ * completed (the stalled-job check then runs it again).
  */
 export class BatchConsumer extends EventEmitter {
   private readonly redis: ScriptedRedis;
