@@ -14,12 +14,13 @@
  * wait, and the marker wakes a consumer (unless the queue is paused or at its global concurrency).
  *
  * KEYS: wait, meta, events, marker, active
- * ARGV: job key prefix, timestamp (ms), then id, name, data (JSON), opts (JSON) per job
+ * ARGV: job key prefix, timestamp (ms), the jobs' options as JSON up to the jobId that closes them
+ * (`{...,"jobId":`), then id, name, data (JSON) per job
  * Returns one code per job: 1 added, 0 duplicate.
  */
 export const ADD_JOBS = `
 local waitKey, metaKey, eventsKey, markerKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local prefix, timestamp = ARGV[1], ARGV[2]
+local prefix, timestamp, optsHead = ARGV[1], ARGV[2], ARGV[3]
 local rcall = redis.call
 
 local maxEvents = rcall("HGET", metaKey, "opts.maxLenEvents")
@@ -29,14 +30,14 @@ if not maxEvents then
 end
 
 local codes, added = {}, 0
-for i = 3, #ARGV, 4 do
+for i = 4, #ARGV, 3 do
   local id, name = ARGV[i], ARGV[i + 1]
   local jobKey = prefix .. id
   if rcall("EXISTS", jobKey) == 1 then
     rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "duplicated", "jobId", id)
     codes[#codes + 1] = 0
   else
-    rcall("HMSET", jobKey, "name", name, "data", ARGV[i + 2], "opts", ARGV[i + 3], "timestamp", timestamp,
+    rcall("HMSET", jobKey, "name", name, "data", ARGV[i + 2], "opts", optsHead .. cjson.encode(id) .. "}", "timestamp", timestamp,
       "delay", 0, "priority", 0)
     rcall("XADD", eventsKey, "*", "event", "added", "jobId", id, "name", name)
     rcall("LPUSH", waitKey, id)

@@ -69,7 +69,7 @@ interface AddingRedis extends Redis {
   inletAddJobs(...args: (string | number)[]): Promise<number[]>;
 }
 
-/** The options BullMQ stores with each event job, as JSON, up to the jobId that closes them. */
+/** The options BullMQ stores with each event job, as JSON, up to the jobId the add script closes them with. */
 const OPTS_JSON_HEAD = `${JSON.stringify(eventJobOptions).slice(0, -1)},"jobId":`;
 
 /**
@@ -166,9 +166,8 @@ export class EventProducer {
    * without one (one timer per call rather than per event: under load that is thousands fewer).
    */
   private send(adds: readonly PendingAdd[]): void {
-    const args: (string | number)[] = [...this.keys, this.prefix, Date.now()];
-    for (const add of adds)
-      args.push(add.jobId, add.name, add.data, `${OPTS_JSON_HEAD}${JSON.stringify(add.jobId)}}`);
+    const args: (string | number)[] = [...this.keys, this.prefix, Date.now(), OPTS_JSON_HEAD];
+    for (const add of adds) args.push(add.jobId, add.name, add.data);
     this.unanswered += adds.length;
     let settled = false;
     const settle = (outcome: (add: PendingAdd) => void) => {
