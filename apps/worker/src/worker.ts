@@ -1,7 +1,6 @@
 import type { Sql } from '@inlet/db';
 import {
   BatchConsumer,
-  batchWritesThisTurn,
   DelayJobError,
   type EventJob,
   eventJobOptions,
@@ -95,8 +94,6 @@ export function createEventWorker(options: EventWorkerOptions): {
         logger.info({ waitedMs: Date.now() - outageSince }, 'database back: events are stored again');
         outageSince = null;
       }
-      // The batch's jobs now complete together: their completions leave in one write to Redis.
-      batchWritesThisTurn(options.connection);
     },
   });
 

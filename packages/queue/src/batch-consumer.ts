@@ -4,7 +4,6 @@ import { Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { COMPLETE_JOBS, TAKE_JOBS } from './batch-scripts.js';
 import type { QueueNames } from './queue.js';
-import { batchWritesThisTurn } from './redis.js';
 
 /** A job as the consumer hands it over: its data is the JSON text BullMQ stored. */
 export interface TakenJob {
@@ -305,7 +304,6 @@ export class BatchConsumer extends EventEmitter {
     this.flushScheduled = false;
     const most = this.options.maxJobsPerCall ?? 256;
     const pending = this.completions.splice(0);
-    batchWritesThisTurn(this.redis);
     await Promise.all(
       chunks(pending, most).map(async (chunk) => {
         const k = this.keys;

@@ -16,7 +16,6 @@ export {
 } from './queue.js';
 export { createRedisRateLimitStore, type RedisRateLimitStore, type WindowCount } from './rate-limit-store.js';
 export {
-  batchWritesThisTurn,
   type CreateRedisOptions,
   createRedis,
   evictionPolicy,

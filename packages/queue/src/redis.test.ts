@@ -1,7 +1,7 @@
 import { startRedisServer } from '@inlet/testkit';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { batchWritesThisTurn, createRedis, evictionPolicy, watchEvictionPolicy } from './redis.js';
+import { createRedis, evictionPolicy, watchEvictionPolicy } from './redis.js';
 
 // Connecting over TLS to a real redis-server is test/tls.test.ts's job; these pin the options.
 describe('createRedis with TLS', () => {
@@ -20,30 +20,6 @@ describe('createRedis with TLS', () => {
     expect(() =>
       createRedis('redis://127.0.0.1:6379', 'producer', { lazyConnect: true, tlsCa: 'PEM' }),
     ).toThrow(/rediss:\/\//);
-  });
-});
-
-describe('batchWritesThisTurn', () => {
-  it('sends the commands of one turn in one write, each answered, and leaves the socket uncorked', async () => {
-    const connection = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'worker');
-    try {
-      await connection.ping();
-      const stream = connection.stream;
-      const writes: number[] = [];
-      const original = stream._writev?.bind(stream);
-      stream._writev = (chunks, callback) => {
-        writes.push(chunks.length);
-        original?.(chunks, callback);
-      };
-      batchWritesThisTurn(connection);
-      batchWritesThisTurn(connection);
-      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => connection.echo(`n${i}`)));
-      expect(answers).toEqual(Array.from({ length: 10 }, (_, i) => `n${i}`));
-      expect(writes[0]).toBeGreaterThanOrEqual(10);
-      expect(stream.writableCorked).toBe(0);
-    } finally {
-      connection.disconnect();
-    }
   });
 });
 

@@ -38,26 +38,6 @@ export function createRedis(url: string, role: RedisRole, options: CreateRedisOp
   return new Redis(url, { ...common, ...byRole, ...extra, ...tls });
 }
 
-const corked = new WeakSet<object>();
-
-/**
- * Holds the connection's writes until this round of the event loop is over (setImmediate), so the
- * commands issued meanwhile leave in one socket write instead of one each. Each command is still
- * its own, with its own reply; only the syscalls are shared, which costs this process and Redis
- * far less under load. ioredis's `enableAutoPipelining` flushes on process.nextTick, too soon to
- * gather commands issued by separate I/O callbacks or promise chains.
- */
-export function batchWritesThisTurn(connection: Redis): void {
-  const stream = connection.stream;
-  if (!stream?.writable || corked.has(stream)) return;
-  corked.add(stream);
-  stream.cork();
-  setImmediate(() => {
-    corked.delete(stream);
-    stream.uncork();
-  });
-}
-
 /**
  * Redis's `maxmemory-policy`, or null when this Redis will not say (a managed Redis may disable
  * CONFIG; INFO has it too). Anything but `noeviction` lets Redis delete queued events when its
