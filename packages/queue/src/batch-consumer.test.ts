@@ -203,10 +203,11 @@ describe('BatchConsumer against real Redis', () => {
     await queue.add('n', {}, { jobId: 'slow' });
     let runs = 0;
     const stalls: string[] = [];
-    const options = { lockDurationMs: 600, stalledIntervalMs: 200 };
+    // The job outlives its lock more than twice over: only renewals keep it.
+    const options = { lockDurationMs: 2000, stalledIntervalMs: 300 };
     const first = consume(async () => {
       runs += 1;
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await new Promise((resolve) => setTimeout(resolve, 4500));
     }, options);
     first.on('stalled', (id: string) => stalls.push(id));
     // A second consumer's stalled check would put the job back if its lock were let go.
@@ -316,12 +317,19 @@ describe('BatchConsumer against real Redis', () => {
     const { queue, consume } = await setUp();
     await addJobs(queue, 10);
     let finished = 0;
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const consumer = consume(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await gate;
       finished += 1;
     });
     await waitFor(() => consumer.inFlight === 10, 10_000, 'all taken');
-    await consumer.close();
+    const closing = consumer.close();
+    // The jobs finish only after the close has begun.
+    setTimeout(release, 100);
+    await closing;
     expect(finished).toBe(10);
     expect(await queue.getCompletedCount()).toBe(10);
     expect(await queue.getActiveCount()).toBe(0);
