@@ -2,11 +2,33 @@ import { startRedisServer } from '@inlet/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type EventJob, eventJobSchema, jobIdFor } from './event-job.js';
-import { createEventQueue, EventProducer, eventJobOptions, QueueUnavailableError } from './queue.js';
+import {
+  createEventQueue,
+  type EnqueueOptions,
+  EventProducer,
+  eventJobOptions,
+  QueueUnavailableError,
+} from './queue.js';
 import { createRedis } from './redis.js';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const suffix = `${process.pid}_${Math.random().toString(16).slice(2)}`;
+
+/** A producer on a Redis of the test's own, with a plain connection to look at it, ready. */
+async function producerOnOwnRedis(name: string, options: EnqueueOptions = {}) {
+  const server = await startRedisServer();
+  const connection = createRedis(server.url, 'producer');
+  const queue = createEventQueue(connection, { name, prefix: `{${name}}` });
+  const producer = new EventProducer(queue, connection, options);
+  const admin = new Redis(server.url);
+  await producer.waitUntilReady();
+  const stop = async () => {
+    admin.disconnect();
+    await producer.close();
+    await server.stop();
+  };
+  return { queue, producer, admin, stop };
+}
 
 describe('jobIdFor', () => {
   it('keeps readable ids readable', () => {
@@ -103,13 +125,8 @@ describe('EventProducer adding a batch per call', () => {
   });
 
   it('stores each event as Queue.add would, and adds those handed over together in one script call', async () => {
-    const server = await startRedisServer();
-    const connection = createRedis(server.url, 'producer');
-    const queue = createEventQueue(connection, { name: 'adds', prefix: '{adds}' });
-    const producer = new EventProducer(queue, connection);
-    const admin = new Redis(server.url);
+    const { queue, producer, admin, stop } = await producerOnOwnRedis('adds');
     try {
-      await producer.waitUntilReady();
       // The reference: BullMQ's own add of the same kind of event.
       await queue.add('stripe', event('evt_bullmq'), {
         ...eventJobOptions,
@@ -152,28 +169,19 @@ describe('EventProducer adding a batch per call', () => {
       expect((await queue.getJob(again))?.data.receivedAt).toBe(1_700_000_000_000);
       expect(await queue.getWaitingCount()).toBe(21);
     } finally {
-      admin.disconnect();
-      await producer.close();
-      await server.stop();
+      await stop();
     }
   });
 
   it('adds to a paused queue without waking a consumer', async () => {
-    const server = await startRedisServer();
-    const connection = createRedis(server.url, 'producer');
-    const queue = createEventQueue(connection, { name: 'paused', prefix: '{paused}' });
-    const producer = new EventProducer(queue, connection);
-    const admin = new Redis(server.url);
+    const { queue, producer, admin, stop } = await producerOnOwnRedis('paused');
     try {
-      await producer.waitUntilReady();
       await queue.pause();
       await producer.enqueue(event('evt_paused'));
       expect(await queue.getWaitingCount()).toBe(1);
       expect(await admin.exists('{paused}:paused:marker')).toBe(0);
     } finally {
-      admin.disconnect();
-      await producer.close();
-      await server.stop();
+      await stop();
     }
   });
 });
@@ -230,13 +238,11 @@ describe('EventProducer with a Redis that stalls while connected', () => {
   it('refuses new events at once past maxPendingEvents, counting timed-out adds until Redis answers them', async () => {
     // The pause outlasts ioredis's own command timeout (5 s for producers), which the adds'
     // connection does not have: they count until Redis answers them.
-    const server = await startRedisServer();
-    const connection = createRedis(server.url, 'producer');
-    const queue = createEventQueue(connection, { name: 'stalled', prefix: '{stalled}' });
-    const producer = new EventProducer(queue, connection, { timeoutMs: 100, maxPendingEvents: 5 });
-    const admin = new Redis(server.url);
+    const { queue, producer, admin, stop } = await producerOnOwnRedis('stalled', {
+      timeoutMs: 100,
+      maxPendingEvents: 5,
+    });
     try {
-      await producer.waitUntilReady();
       await producer.enqueue(event);
       expect(producer.pending).toBe(0);
 
@@ -265,9 +271,7 @@ describe('EventProducer with a Redis that stalls while connected', () => {
       // The adds that timed out were still made once Redis answered: the sender's retry is a duplicate.
       expect(await queue.getWaitingCount()).toBe(7);
     } finally {
-      admin.disconnect();
-      await producer.close();
-      await server.stop();
+      await stop();
     }
   });
 });
