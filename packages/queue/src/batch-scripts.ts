@@ -1,12 +1,21 @@
 /**
  * Lua scripts that add, take and complete many jobs per call on BullMQ's own keys, in the layout
- * BullMQ 6 reads and writes: a job added here is the job `Queue.add` would have stored, a job taken here is active, locked and counted exactly as BullMQ's `moveToActive`
- * leaves it, and a job completed here is where BullMQ's `moveToFinished` would put it. So `Queue`,
+ * BullMQ 6 reads and writes: a job added here is the job `Queue.add` would have stored, a job taken
+ * here is active, locked and counted exactly as BullMQ's `moveToActive` leaves it, and a job
+ * completed here is where BullMQ's `moveToFinished` would put it. So `Queue`,
  * Bull Board, BullMQ's stalled-job check and its `moveToFailed` / `moveToDelayed` keep working
  * on the same jobs. What they leave out is what the events queue never uses: rate limits,
  * priorities (a prioritized job is taken in its turn but ranked like any other), parent and child
  * jobs, deduplication keys and metrics.
  */
+
+/** The queue's bound on its event stream (`maxEvents`), set to BullMQ's default when missing. */
+const MAX_EVENTS = `local maxEvents = rcall("HGET", metaKey, "opts.maxLenEvents")
+if not maxEvents then
+  maxEvents = 10000
+  rcall("HSET", metaKey, "opts.maxLenEvents", maxEvents)
+end
+`;
 
 /**
  * Adds jobs as BullMQ's `Queue.add` does with a custom jobId and no delay, priority or parent: a
@@ -23,12 +32,7 @@ local waitKey, metaKey, eventsKey, markerKey, activeKey = KEYS[1], KEYS[2], KEYS
 local prefix, timestamp, optsHead = ARGV[1], ARGV[2], ARGV[3]
 local rcall = redis.call
 
-local maxEvents = rcall("HGET", metaKey, "opts.maxLenEvents")
-if not maxEvents then
-  maxEvents = 10000
-  rcall("HSET", metaKey, "opts.maxLenEvents", maxEvents)
-end
-
+${MAX_EVENTS}
 local codes, added = {}, 0
 for i = 4, #ARGV, 3 do
   local id, name = ARGV[i], ARGV[i + 1]
@@ -145,12 +149,7 @@ local prefix, now, keepAge, keepCount = ARGV[1], tonumber(ARGV[2]), tonumber(ARG
 local rcall = redis.call
 
 -- Trim the event stream before adding to it, as BullMQ does.
-local maxEvents = rcall("HGET", metaKey, "opts.maxLenEvents")
-if not maxEvents then
-  maxEvents = 10000
-  rcall("HSET", metaKey, "opts.maxLenEvents", maxEvents)
-end
-rcall("XTRIM", eventsKey, "MAXLEN", "~", maxEvents)
+${MAX_EVENTS}rcall("XTRIM", eventsKey, "MAXLEN", "~", maxEvents)
 
 local codes = {}
 for i = 5, #ARGV, 3 do
