@@ -699,7 +699,11 @@ describe('jwt', () => {
         'must be an https URL (plain http only on a loopback address',
       ],
       ['a plain-HTTP JWKS on a private address', { jwksUrl: 'http://10.0.0.5/jwks.json' }, 'https'],
-      ['a plain-HTTP JWKS on a name that starts like loopback', { jwksUrl: 'http://127.0.0.1.nip.io/' }, 'https'],
+      [
+        'a plain-HTTP JWKS on a name that starts like loopback',
+        { jwksUrl: 'http://127.0.0.1.nip.io/' },
+        'https',
+      ],
       ['a plain-HTTP JWKS on localhost lookalikes', { jwksUrl: 'http://localhost.issuer.example/' }, 'https'],
       ['a token age of 0', { jwksUrl: 'https://issuer.example/', maxTokenAgeSeconds: 0 }, ''],
       ['a token age over a week', { jwksUrl: 'https://issuer.example/', maxTokenAgeSeconds: 604_801 }, ''],
