@@ -226,6 +226,15 @@ describe('the production shape (docker-compose.yml with deploy/compose/productio
     }
   });
 
+  it('mounts files into the apps and the database read-only (the apps run as node, and write no file)', () => {
+    for (const compose of [base, production]) {
+      for (const name of [...APPS, 'cockroach', 'cockroach-init']) {
+        const binds = (compose.services[name]?.volumes ?? []).filter((volume) => volume.startsWith('./'));
+        for (const bind of binds) expect(bind, name).toMatch(/:ro$/);
+      }
+    }
+  });
+
   it('still publishes only ingest and the dashboard', () => {
     expect(publishedOnAllInterfaces(production)).toEqual(['dashboard', 'ingest']);
     expect(Object.values(override.services).every((service) => service.ports === undefined)).toBe(true);
