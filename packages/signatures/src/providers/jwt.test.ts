@@ -426,6 +426,30 @@ describe('jwt', () => {
       expect(claimed[0]?.[1]).toBeLessThanOrEqual(151);
     });
 
+    it('remembers a token id only until the token is too old to be accepted, when that comes before exp', async () => {
+      const claimed: number[] = [];
+      const memory = createMemoryNonceStore();
+      const nonces: NonceStore = {
+        claim: (key, ttl) => {
+          claimed.push(ttl);
+          return memory.claim(key, ttl);
+        },
+      };
+      const { source: src } = jwksSource('/jti-age', [es.publicJwk], {
+        requireJti: true,
+        maxTokenAgeSeconds: 600,
+      });
+      const dayLong = await token(es, {
+        jti: 'jti-age',
+        iat: nowSeconds() - 100,
+        exp: nowSeconds() + 86_400,
+      });
+      await expect(jwt.verify(request(bearer(dayLong)), src, context(nonces))).resolves.toBeDefined();
+      // iat + 600 s is 500 s from now, plus 30 s of tolerance.
+      expect(claimed[0]).toBeGreaterThanOrEqual(529);
+      expect(claimed[0]).toBeLessThanOrEqual(531);
+    });
+
     it('accepts a reused token when requireJti is off', async () => {
       const { source: src } = jwksSource('/jti-off', [es.publicJwk]);
       const nonces = createMemoryNonceStore();

@@ -274,12 +274,15 @@ async function claimTokenId(
   payload: JWTPayload,
   nowMs: number,
   toleranceSeconds: number,
+  maxTokenAgeSeconds: number,
 ): Promise<void> {
-  const { jti, iss, exp } = payload;
+  const { jti, iss, exp, iat } = payload;
   if (jti === undefined || jti === '') throw invalidToken('The token has no jti claim.');
   if (exp === undefined) throw invalidToken('The token has no exp claim.');
-  // Remembered for as long as the token could still be accepted.
-  const ttlSeconds = Math.max(1, Math.ceil(exp - nowMs / 1000) + toleranceSeconds);
+  if (iat === undefined) throw invalidToken('The token has no iat claim.');
+  // Remembered for as long as the token could still be accepted: until it expires or grows too old.
+  const lastAccepted = Math.min(exp, iat + maxTokenAgeSeconds);
+  const ttlSeconds = Math.max(1, Math.ceil(lastAccepted - nowMs / 1000) + toleranceSeconds);
   if (!(await context.nonces.claim(`${context.sourceName}:${iss ?? ''}:${jti}`, ttlSeconds))) {
     throw invalidToken('The token has already been used (jti).');
   }
@@ -287,9 +290,9 @@ async function claimTokenId(
 
 /**
  * JWT bearer: a partner signs a short-lived token (asymmetric algorithms only) instead of the body.
- * `exp`, `iat`, `iss` and `aud` are required, `nbf` enforced when present, a token older than
- * `maxTokenAgeSeconds` refused; `bodyHashClaim` binds
- * the token to the body and `requireJti` makes it single-use. The event id is the token's `jti`.
+ * `exp`, `iat`, `iss` and `aud` are required, `nbf` enforced when present, and a token older than
+ * `maxTokenAgeSeconds` refused; `bodyHashClaim` binds the token to the body and `requireJti` makes
+ * it single-use. The event id is the token's `jti`.
  */
 export const jwt = defineProvider({
   name: 'jwt',
@@ -339,7 +342,9 @@ export const jwt = defineProvider({
       throw invalidToken(`The token ${source.bodyHashClaim} claim does not match the body.`);
     }
     // Last, so a token refused for any other reason does not use up its id.
-    if (source.requireJti) await claimTokenId(context, payload, request.now, tolerance);
+    if (source.requireJti) {
+      await claimTokenId(context, payload, request.now, tolerance, source.maxTokenAgeSeconds);
+    }
 
     return { eventId: payload.jti, eventType: eventTypeOf(payload) };
   },
