@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { issuePath } from './format-issue.js';
 import { IpRanges, ipRangeSchema } from './ip-ranges.js';
+import { findJsonSyntaxError } from './json-syntax-error.js';
 import { type RateLimit, rateLimitSchema } from './rate-limit.js';
 
 export const sourceNameSchema = z
@@ -188,8 +189,17 @@ export async function loadSources(
   let document: unknown;
   try {
     document = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError('(root)', `not valid JSON: ${(error as Error).message}`, absolute);
+  } catch {
+    // JSON.parse's message quotes the text around the error, which may be a literal secret: say
+    // where the error is, never what is there.
+    const at = findJsonSyntaxError(text);
+    throw new ConfigError(
+      '(root)',
+      at === undefined
+        ? 'not valid JSON'
+        : `not valid JSON at line ${at.line}, column ${at.column} (${at.problem})`,
+      absolute,
+    );
   }
   return parseSources(document, { ...options, file: absolute });
 }

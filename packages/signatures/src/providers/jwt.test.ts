@@ -287,6 +287,34 @@ describe('jwt', () => {
       });
     });
 
+    it('refuses a token issued longer ago than maxTokenAgeSeconds (default 1 h), even if it has not expired', async () => {
+      const twoHoursAgo = nowSeconds() - 7200;
+      const old = await token(es, { iat: twoHoursAgo, exp: nowSeconds() + 86_400 });
+      await expect(jwt.verify(request(bearer(old)), at('/max-age'), context())).rejects.toMatchObject({
+        ...invalidToken,
+        message: 'The token was issued too long ago (iat is older than maxTokenAgeSeconds).',
+      });
+      const threeHours = at('/max-age-3h', { maxTokenAgeSeconds: 10_800 });
+      await expect(jwt.verify(request(bearer(old)), threeHours, context())).resolves.toBeDefined();
+      // The clock tolerance applies to the age as to every other time.
+      const edge = await token(es, { iat: nowSeconds() - 3600 - 10 });
+      await expect(jwt.verify(request(bearer(edge)), at('/max-age-edge'), context())).resolves.toBeDefined();
+    });
+
+    it('refuses a token without iat, or with an iat that is not a number', async () => {
+      const src = at('/no-iat');
+      const noIat = await token(es, { iat: null });
+      await expect(jwt.verify(request(bearer(noIat)), src, context())).rejects.toMatchObject({
+        ...invalidToken,
+        message: 'The token has no iat claim.',
+      });
+      const textIat = await token(es, { iat: String(nowSeconds()) });
+      await expect(jwt.verify(request(bearer(textIat)), src, context())).rejects.toMatchObject({
+        ...invalidToken,
+        message: 'The token iat claim is not accepted.',
+      });
+    });
+
     it("uses the source's clock tolerance", async () => {
       const src = at('/tolerance', { clockToleranceSeconds: 0 });
       const late = await token(es, { iat: nowSeconds() - 600, exp: nowSeconds() - 5 });
@@ -396,6 +424,30 @@ describe('jwt', () => {
       expect(claimed[0]?.[0]).toBe(`partner:${ISSUER}:jti-1`);
       expect(claimed[0]?.[1]).toBeGreaterThanOrEqual(149);
       expect(claimed[0]?.[1]).toBeLessThanOrEqual(151);
+    });
+
+    it('remembers a token id only until the token is too old to be accepted, when that comes before exp', async () => {
+      const claimed: number[] = [];
+      const memory = createMemoryNonceStore();
+      const nonces: NonceStore = {
+        claim: (key, ttl) => {
+          claimed.push(ttl);
+          return memory.claim(key, ttl);
+        },
+      };
+      const { source: src } = jwksSource('/jti-age', [es.publicJwk], {
+        requireJti: true,
+        maxTokenAgeSeconds: 600,
+      });
+      const dayLong = await token(es, {
+        jti: 'jti-age',
+        iat: nowSeconds() - 100,
+        exp: nowSeconds() + 86_400,
+      });
+      await expect(jwt.verify(request(bearer(dayLong)), src, context(nonces))).resolves.toBeDefined();
+      // iat + 600 s is 500 s from now, plus 30 s of tolerance.
+      expect(claimed[0]).toBeGreaterThanOrEqual(529);
+      expect(claimed[0]).toBeLessThanOrEqual(531);
     });
 
     it('accepts a reused token when requireJti is off', async () => {
@@ -633,6 +685,7 @@ describe('jwt', () => {
         algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
         header: 'authorization',
         clockToleranceSeconds: 30,
+        maxTokenAgeSeconds: 3600,
         requireJti: false,
         jwksTimeoutMs: 3000,
       });
@@ -663,7 +716,23 @@ describe('jwt', () => {
     });
 
     it.each([
-      ['an ftp URL', { jwksUrl: 'ftp://issuer.example/jwks.json' }, 'must be an http(s) URL'],
+      ['an ftp URL', { jwksUrl: 'ftp://issuer.example/jwks.json' }, 'must be an https URL'],
+      [
+        'a plain-HTTP JWKS on another host',
+        { jwksUrl: 'http://issuer.example/.well-known/jwks.json' },
+        'must be an https URL (plain http only on a loopback address',
+      ],
+      ['a plain-HTTP JWKS on a private address', { jwksUrl: 'http://10.0.0.5/jwks.json' }, 'https'],
+      [
+        'a plain-HTTP JWKS on a name that starts like loopback',
+        { jwksUrl: 'http://127.0.0.1.nip.io/' },
+        'https',
+      ],
+      ['a plain-HTTP JWKS on localhost lookalikes', { jwksUrl: 'http://localhost.issuer.example/' }, 'https'],
+      ['a token age of 0', { jwksUrl: 'https://issuer.example/', maxTokenAgeSeconds: 0 }, ''],
+      ['a token age over a week', { jwksUrl: 'https://issuer.example/', maxTokenAgeSeconds: 604_801 }, ''],
+      ['a fractional token age', { jwksUrl: 'https://issuer.example/', maxTokenAgeSeconds: 1.5 }, ''],
+      ['a token age as text', { jwksUrl: 'https://issuer.example/', maxTokenAgeSeconds: '3600' }, ''],
       ['an empty key list', { publicKeys: [] }, 'needs at least one public key'],
       ['a private JWK', { publicKeys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd' }] }, 'private key'],
       ['a symmetric JWK', { publicKeys: [{ kty: 'oct', k: 'c2VjcmV0' }] }, 'symmetric'],
@@ -686,6 +755,18 @@ describe('jwt', () => {
       const found = issues(options);
       expect(found.length).toBeGreaterThan(0);
       expect(found.join(' | ')).toContain(message);
+    });
+
+    it('accepts a plain-HTTP JWKS on loopback only (127.0.0.0/8, ::1, localhost)', () => {
+      for (const jwksUrl of [
+        'http://127.0.0.1:8443/jwks.json',
+        'http://127.8.9.10/jwks.json',
+        'http://[::1]:9000/jwks.json',
+        'http://localhost:3000/.well-known/jwks.json',
+        'https://issuer.example/.well-known/jwks.json',
+      ]) {
+        expect(issues({ jwksUrl })).toEqual([]);
+      }
     });
 
     it('refuses a private key PEM even with a valid body', () => {

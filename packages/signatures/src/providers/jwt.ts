@@ -54,10 +54,32 @@ export function validateJwtOptions(options: {
   return undefined;
 }
 
+/** 127.0.0.0/8, ::1 and localhost: the only hosts whose JWKS may come over plain HTTP. */
+function isLoopbackHost(hostname: string): boolean {
+  if (hostname === 'localhost' || hostname === '[::1]') return true;
+  // The URL parser has already normalised IPv4 forms such as 127.1 or 0x7f.0.0.1.
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/** The longest `maxTokenAgeSeconds` a source may set: a week. */
+const MAX_TOKEN_AGE_LIMIT_SECONDS = 7 * 24 * 3600;
+
 export const jwtOptionsSchema = z
   .object({
-    /** Where the issuer publishes its public keys; fetched on first use, cached, refetched on an unknown `kid`. */
-    jwksUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    /**
+     * Where the issuer publishes its public keys; fetched on first use, cached, refetched on an
+     * unknown `kid`. HTTPS only: whoever could alter a plain-HTTP answer could sign tokens.
+     */
+    jwksUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an https URL' })
+      .refine(
+        (value) => {
+          const url = new URL(value);
+          return url.protocol === 'https:' || isLoopbackHost(url.hostname);
+        },
+        { error: 'must be an https URL (plain http only on a loopback address: 127.0.0.1, ::1, localhost)' },
+      )
+      .optional(),
     /** The issuer's public keys, when it publishes no JWKS: PEM SPKI text or public JWK objects. */
     publicKeys: z.array(publicKeySchema).min(1, 'needs at least one public key').optional(),
     issuer: z.string().min(1, 'cannot be empty'),
@@ -82,6 +104,8 @@ export const jwtOptionsSchema = z
     /** `Authorization` carries `Bearer <token>`; a custom header carries the token, bare or after `Bearer `. */
     header: headerName.default(DEFAULT_HEADER),
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    /** Tokens issued (`iat`) longer ago than this are refused, whatever their `exp`; `iat` is then required. */
+    maxTokenAgeSeconds: z.number().int().min(1).max(MAX_TOKEN_AGE_LIMIT_SECONDS).default(3600),
     requiredClaims: requiredClaimsSchema.optional(),
     /** Each token id (`jti`) is accepted once, across every ingest instance, until the token expires. */
     requireJti: z.boolean().default(false),
@@ -213,10 +237,19 @@ async function verifyWithResolver(
 /** One invalid_token per way a token fails (the message names the reason, never a key); an unreachable JWKS stays "unavailable". */
 function tokenError(error: unknown): SignatureError | VerifierUnavailableError {
   if (error instanceof SignatureError || error instanceof VerifierUnavailableError) return error;
-  if (error instanceof errors.JWTExpired) return invalidToken('The token has expired.');
+  if (error instanceof errors.JWTExpired) {
+    return invalidToken(
+      error.claim === 'iat'
+        ? 'The token was issued too long ago (iat is older than maxTokenAgeSeconds).'
+        : 'The token has expired.',
+    );
+  }
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.reason === 'missing') return invalidToken(`The token has no ${error.claim} claim.`);
     if (error.claim === 'nbf') return invalidToken('The token is not valid yet (nbf).');
+    if (error.claim === 'iat' && error.reason === 'check_failed') {
+      return invalidToken('The token was issued in the future (iat).');
+    }
     return invalidToken(`The token ${error.claim} claim is not accepted.`);
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) {
@@ -241,12 +274,15 @@ async function claimTokenId(
   payload: JWTPayload,
   nowMs: number,
   toleranceSeconds: number,
+  maxTokenAgeSeconds: number,
 ): Promise<void> {
-  const { jti, iss, exp } = payload;
+  const { jti, iss, exp, iat } = payload;
   if (jti === undefined || jti === '') throw invalidToken('The token has no jti claim.');
   if (exp === undefined) throw invalidToken('The token has no exp claim.');
-  // Remembered for as long as the token could still be accepted.
-  const ttlSeconds = Math.max(1, Math.ceil(exp - nowMs / 1000) + toleranceSeconds);
+  if (iat === undefined) throw invalidToken('The token has no iat claim.');
+  // Remembered for as long as the token could still be accepted: until it expires or grows too old.
+  const lastAccepted = Math.min(exp, iat + maxTokenAgeSeconds);
+  const ttlSeconds = Math.max(1, Math.ceil(lastAccepted - nowMs / 1000) + toleranceSeconds);
   if (!(await context.nonces.claim(`${context.sourceName}:${iss ?? ''}:${jti}`, ttlSeconds))) {
     throw invalidToken('The token has already been used (jti).');
   }
@@ -254,8 +290,9 @@ async function claimTokenId(
 
 /**
  * JWT bearer: a partner signs a short-lived token (asymmetric algorithms only) instead of the body.
- * `exp`, `iss` and `aud` are required, `nbf` and `iat` enforced when present; `bodyHashClaim` binds
- * the token to the body and `requireJti` makes it single-use. The event id is the token's `jti`.
+ * `exp`, `iat`, `iss` and `aud` are required, `nbf` enforced when present, and a token older than
+ * `maxTokenAgeSeconds` refused; `bodyHashClaim` binds the token to the body and `requireJti` makes
+ * it single-use. The event id is the token's `jti`.
  */
 export const jwt = defineProvider({
   name: 'jwt',
@@ -276,6 +313,9 @@ export const jwt = defineProvider({
       audience: typeof source.audience === 'string' ? source.audience : [...source.audience],
       clockTolerance: tolerance,
       currentDate: new Date(request.now),
+      // maxTokenAge makes jose require iat too: a token that does not say when it was issued
+      // cannot be shown to be young enough.
+      maxTokenAge: source.maxTokenAgeSeconds,
       requiredClaims: ['exp'],
     };
 
@@ -289,9 +329,6 @@ export const jwt = defineProvider({
       throw tokenError(error);
     }
 
-    if (payload.iat !== undefined && payload.iat > request.now / 1000 + tolerance) {
-      throw invalidToken('The token was issued in the future (iat).');
-    }
     if (payload.jti !== undefined && typeof payload.jti !== 'string') {
       throw invalidToken('The token jti claim is not a string.');
     }
@@ -305,7 +342,9 @@ export const jwt = defineProvider({
       throw invalidToken(`The token ${source.bodyHashClaim} claim does not match the body.`);
     }
     // Last, so a token refused for any other reason does not use up its id.
-    if (source.requireJti) await claimTokenId(context, payload, request.now, tolerance);
+    if (source.requireJti) {
+      await claimTokenId(context, payload, request.now, tolerance, source.maxTokenAgeSeconds);
+    }
 
     return { eventId: payload.jti, eventType: eventTypeOf(payload) };
   },
