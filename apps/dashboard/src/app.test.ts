@@ -455,6 +455,33 @@ describe('searching stored events', () => {
     expect(body.error.message.startsWith(`${field}:`)).toBe(true);
   });
 
+  it.each([
+    'since=1000000d',
+    'until=1000000d',
+    'since=999999999w',
+    'since=0000-01-01',
+    'until=9999-12-31T23:00:00-05:00',
+    `cursor=${Buffer.from('["0000-01-01 00:00:00+00","6f1c2a4e-1b2c-4d5e-8f90-a1b2c3d4e5f6"]').toString('base64url')}`,
+  ])('answers a time the database cannot hold (%s) with 400, on the API and the page', async (query) => {
+    const { request } = await makeApp();
+    const api = await request(`/api/events?${query}`, { user: ADMIN });
+    expect(api.status).toBe(400);
+    const body = (await api.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('invalid_request');
+    expect(body.error.message).toMatch(/^(since|until|cursor): /);
+    const html = await request(`/?${query}`, { user: ADMIN, headers: { accept: 'text/html' } });
+    expect(html.status).toBe(400);
+  });
+
+  it('accepts times at the bounds, 1900-01-01 and 9999-12-31', async () => {
+    const { request } = await makeApp();
+    const response = await request('/api/events?since=1900-01-01&until=9999-12-31T23:59:59.999Z', {
+      user: ADMIN,
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { events: unknown[] }).events.length).toBeGreaterThan(0);
+  });
+
   it('renders the event browser with the matches and a link to the older page', async () => {
     const { request } = await makeApp();
     const first = await request(`/?${range}&source=alpha&limit=20`, {
