@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase, testRedisUrl, uniqueQueue, waitF
 import { type Queue, Worker } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type DashboardDeps } from './app.js';
+import { createApp, type DashboardDeps, MAX_SHOWN_CHARS } from './app.js';
 import type { DashboardUser } from './auth.js';
 import { LoginLimiter } from './login-limiter.js';
 import { createDashboardMetrics } from './metrics.js';
@@ -567,6 +567,63 @@ describe('one stored event', () => {
     const page = await request(`/events/${MISSING_ID}`, { user: ADMIN, headers: { accept: 'text/html' } });
     expect(page.status).toBe(404);
     expect(await page.text()).toContain('No stored event has this id.');
+  });
+});
+
+describe('an event whose payload text dwarfs its body', () => {
+  // 500 bytes of body whose payload text is 6.5 million characters: `1e131071` is 131,072 digits.
+  // The worker bounds numbers before storing now; rows stored earlier still hold them.
+  const body = `[${Array.from({ length: 50 }, () => '1e131071').join(', ')}]`;
+
+  async function insertHuge(): Promise<string> {
+    const [row] = await database.sql<{ id: string }[]>`
+      INSERT INTO webhook_events (source, event_id, event_type, headers, body, payload, received_at)
+      VALUES ('stripe', ${`huge-${seq++}`}, NULL, '{}', ${body}, ${body}::text::jsonb, now())
+      RETURNING id`;
+    if (row === undefined) throw new Error('no row');
+    return row.id;
+  }
+
+  it('answers its page with 200 and at most MAX_SHOWN_CHARS of payload, saying it was cut', async () => {
+    const { request } = await makeApp();
+    const id = await insertHuge();
+    const response = await request(`/events/${id}`, { user: ADMIN, headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html.length).toBeLessThan(MAX_SHOWN_CHARS + 100_000);
+    expect(html).toContain('id="payload-cut"');
+    expect(html).toMatch(/the first 1,048,576 of 6,553,\d{3} characters are shown/);
+    expect(html).not.toContain('id="body-cut"');
+    expect(html).toContain(body);
+  });
+
+  it('answers the API with 200, the body, a null payload flagged as cut, and a bounded size', async () => {
+    const { request } = await makeApp();
+    const id = await insertHuge();
+    const response = await request(`/api/events/${id}`, { user: ADMIN });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text.length).toBeLessThan(10_000);
+    expect((JSON.parse(text) as { event: unknown }).event).toMatchObject({
+      body,
+      bodyTruncated: false,
+      payload: null,
+      payloadTruncated: true,
+    });
+  });
+
+  it('cuts the body too at the bound, on the page and in the API', async () => {
+    const { request } = await makeApp({ maxShownChars: 100 });
+    const [id] = await insert([newEvent({ body: `{"text":"${'x'.repeat(500)}"}` })]);
+    const page = await (await request(`/events/${id}`, { user: ADMIN })).text();
+    expect(page).toContain('id="body-cut"');
+    expect(page).toContain('the first 100 of 511 characters are shown');
+    expect(page).toContain('id="payload-cut"');
+    const api = (await (await request(`/api/events/${id}`, { user: ADMIN })).json()) as {
+      event: { body: string; bodyTruncated: boolean; payload: unknown; payloadTruncated: boolean };
+    };
+    expect(api.event.body).toBe(`{"text":"${'x'.repeat(91)}`);
+    expect(api.event).toMatchObject({ bodyTruncated: true, payload: null, payloadTruncated: true });
   });
 });
 

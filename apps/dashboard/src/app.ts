@@ -4,8 +4,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import {
   countRecentEventsBySource,
   type EventSummary,
-  getEvent,
-  getPrettyPayload,
+  getEventView,
   isConnectionError,
   type Sql,
   searchEvents,
@@ -53,6 +52,8 @@ export interface DashboardDeps {
   readonly loginLimiter?: LoginLimiter;
   /** Failed jobs moved per batch by "retry all failed" (default 500). */
   readonly retryBatchSize?: number;
+  /** Characters of an event's body and payload shown at most (default MAX_SHOWN_CHARS). */
+  readonly maxShownChars?: number;
   /** The client address a request came from; by default the socket's. */
   readonly clientAddress?: (c: Context<DashboardAppEnv>) => string;
   readonly now?: () => Date;
@@ -69,6 +70,11 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 const READONLY_MESSAGE = 'This login may look at everything but change nothing.';
+/**
+ * Characters of an event's body and of its payload text read and shown at most, on its page and in
+ * the API: a stored payload's text can be far longer than the body it came from.
+ */
+export const MAX_SHOWN_CHARS = 1_048_576;
 
 function socketAddress(c: Context<DashboardAppEnv>): string {
   try {
@@ -130,6 +136,7 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
   const authenticate = createAuthenticator(deps.users);
   const limiter = deps.loginLimiter ?? new LoginLimiter();
   const clientAddress = deps.clientAddress ?? socketAddress;
+  const maxShownChars = deps.maxShownChars ?? MAX_SHOWN_CHARS;
   const ingestMetricsUrl = deps.ingestMetricsUrl ?? null;
   const retries = new RetryActions(deps.queue, deps.logger, {
     ...(deps.retryBatchSize === undefined ? {} : { batchSize: deps.retryBatchSize }),
@@ -349,7 +356,7 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
 
   app.get('/events/:id', async (c) => {
     const id = parseRowId(c.req.param('id'));
-    const [event, payload] = await Promise.all([getEvent(deps.sql, id), getPrettyPayload(deps.sql, id)]);
+    const event = await getEventView(deps.sql, id, { maxChars: maxShownChars, payload: 'pretty' });
     if (event === null) throw new DashboardError('not_found', 'No stored event has this id.');
     const replayed = c.req.query('replayed');
     return page(
@@ -359,7 +366,6 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
         now: clock(),
         event,
         headers: redactHeaders(event.headers),
-        payload,
         replayedJobId: replayed === undefined || replayed.length > 300 ? null : replayed,
       }),
     );
@@ -388,8 +394,9 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
 
   app.get('/api/events/:id', async (c) => {
     const id = parseRowId(c.req.param('id'));
-    const event = await getEvent(deps.sql, id);
+    const event = await getEventView(deps.sql, id, { maxChars: maxShownChars, payload: 'compact' });
     if (event === null) throw new DashboardError('not_found', 'No stored event has this id.');
+    const payloadTruncated = event.payload?.truncated ?? false;
     return c.json({
       event: {
         id: event.id,
@@ -397,8 +404,12 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
         eventId: event.event_id,
         eventType: event.event_type,
         headers: redactHeaders(event.headers),
-        body: event.body,
-        payload: event.payload,
+        body: event.body.text,
+        // A cut payload is no longer JSON: null, and flagged, rather than a broken prefix.
+        payload:
+          event.payload === null || payloadTruncated ? null : (JSON.parse(event.payload.text) as unknown),
+        bodyTruncated: event.body.truncated,
+        payloadTruncated,
         receivedAt: event.received_at.toISOString(),
         processedAt: event.processed_at.toISOString(),
       },
