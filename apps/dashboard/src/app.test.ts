@@ -1,10 +1,20 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { createServer, get as httpGet, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer, get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createSql, insertEvents, type NewEvent, payloadJsonFor } from '@inlet/db';
 import { createEventQueue, createRedis, type EventJob } from '@inlet/queue';
-import { createTestDatabase, type TestDatabase, testRedisUrl, uniqueQueue, waitFor } from '@inlet/testkit';
+import {
+  createTestCertificates,
+  createTestDatabase,
+  opensslAvailable,
+  type TestDatabase,
+  testRedisUrl,
+  uniqueQueue,
+  waitFor,
+} from '@inlet/testkit';
 import { type Queue, Worker } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -792,6 +802,47 @@ describe('counts and signature failures', () => {
     };
     expect(stats.signatureFailures.available).toBe(false);
     expect(await (await request('/', { user: ADMIN })).text()).toContain('Ingest metrics unavailable');
+  });
+});
+
+describe('Strict-Transport-Security', () => {
+  /** GET /healthz as the operator through a real server, HTTPS when given a certificate. */
+  async function headersFrom(tls?: { cert: string; key: string; ca: string }) {
+    const { app } = await makeApp();
+    const server = serve({
+      fetch: app.fetch,
+      port: 0,
+      hostname: '127.0.0.1',
+      ...(tls ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } } : {}),
+    });
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const options = { host: '127.0.0.1', port, path: '/healthz', headers: { authorization: basic(ADMIN) } };
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const sent = tls ? httpsGet({ ...options, ca: tls.ca }, resolve) : httpGet(options, resolve);
+      sent.on('error', reject);
+    });
+    response.resume();
+    expect(response.statusCode).toBe(200);
+    return response.headers;
+  }
+
+  it.skipIf(!opensslAvailable())('is sent when the dashboard serves HTTPS itself', async () => {
+    const certs = await createTestCertificates();
+    cleanups.push(() => certs.remove());
+    const headers = await headersFrom({
+      cert: await readFile(certs.server.certFile, 'utf8'),
+      key: await readFile(certs.server.keyFile, 'utf8'),
+      ca: await readFile(certs.caFile, 'utf8'),
+    });
+    expect(headers['strict-transport-security']).toBe('max-age=31536000');
+  });
+
+  it('is not sent over plain HTTP', async () => {
+    const headers = await headersFrom();
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['strict-transport-security']).toBeUndefined();
   });
 });
 

@@ -69,6 +69,8 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 // Pages load nothing but themselves: no scripts at all, inline styles only, forms back to us.
 const PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+// A year: what browsers' preload lists ask for; no includeSubDomains, the dashboard speaks for its host only.
+const HSTS_MAX_AGE_SECONDS = 31_536_000;
 const READONLY_MESSAGE = 'This login may look at everything but change nothing.';
 /**
  * Characters of an event's body and of its payload text read and shown at most, on its page and in
@@ -83,6 +85,13 @@ function socketAddress(c: Context<DashboardAppEnv>): string {
     // app.request() in tests has no socket.
     return 'unknown';
   }
+}
+
+/** True when the request came over this process's own TLS (TLS_CERT_FILE/TLS_KEY_FILE). */
+function servedOverTls(c: Context<DashboardAppEnv>): boolean {
+  // app.request() in tests has no bindings at all.
+  const socket = (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket;
+  return socket !== undefined && 'encrypted' in socket && socket.encrypted === true;
 }
 
 /** The route pattern that answered (bounded, unlike the path), or `unmatched`. */
@@ -188,6 +197,8 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
     // Not no-referrer: with it, browsers send `Origin: null` on the dashboard's own form posts.
     c.header('Referrer-Policy', 'same-origin');
     c.header('X-Frame-Options', 'DENY');
+    // Only over HTTPS: browsers ignore it on plain HTTP, and sent there it would claim what is not so.
+    if (servedOverTls(c)) c.header('Strict-Transport-Security', `max-age=${HSTS_MAX_AGE_SECONDS}`);
     // Event bodies and queue contents must not linger in shared caches; Bull Board's assets may.
     if (!c.req.path.startsWith(`${QUEUES_PATH}/static/`)) c.header('Cache-Control', 'no-store');
     const route = routeLabel(c);
