@@ -178,7 +178,9 @@ describe('basic auth', () => {
 
   it('refuses a wrong password, an unknown user, a malformed header and one user with the other password', async () => {
     const { request } = await makeApp();
-    const client = { 'x-test-client': 'wrong-credentials' };
+    // One address per attempt: these are about what counts as wrong, not about throttling.
+    let attempt = 0;
+    const client = () => ({ 'x-test-client': `wrong-credentials-${attempt++}` });
     for (const authorization of [
       basic({ name: ADMIN.name, password: 'wrong' }),
       basic({ name: 'root', password: ADMIN.password }),
@@ -188,49 +190,150 @@ describe('basic auth', () => {
       `Bearer ${ADMIN.password}`,
       `Basic ${Buffer.from(ADMIN.password).toString('base64')}`,
     ]) {
-      const response = await request('/api/events', { headers: { ...client, authorization } });
+      const response = await request('/api/events', { headers: { ...client(), authorization } });
       expect(response.status, authorization).toBe(401);
       expect(response.headers.get('www-authenticate')).toMatch(/^Basic /);
     }
-    expect((await request('/api/events', { user: ADMIN, headers: client })).status).toBe(200);
-    expect((await request('/api/events', { user: VIEWER, headers: client })).status).toBe(200);
+    expect((await request('/api/events', { user: ADMIN, headers: client() })).status).toBe(200);
+    expect((await request('/api/events', { user: VIEWER, headers: client() })).status).toBe(200);
   });
 
-  it('refuses an address with 429 and Retry-After after 10 failed sign-ins in a minute, even with the right password', async () => {
-    let clock = Date.now();
-    const limiter = new LoginLimiter({ now: () => clock });
-    // A real server, so the client address is the socket's, as in production.
-    const { app } = await makeApp({ loginLimiter: limiter }, { socketClient: true });
+  /** The app behind a real server: every request comes from 127.0.0.1, as through a proxy. */
+  async function listen(app: Awaited<ReturnType<typeof makeApp>>['app']) {
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
     cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
-    const get = (user: { name: string; password: string }) =>
-      fetch(`http://127.0.0.1:${port}/api/events`, { headers: { authorization: basic(user) } });
+    return (user: { name: string; password: string }, cookie?: string) =>
+      fetch(`http://127.0.0.1:${port}/api/events?limit=1`, {
+        headers: { authorization: basic(user), ...(cookie === undefined ? {} : { cookie }) },
+      });
+  }
 
-    for (let i = 0; i < 10; i += 1) {
-      expect((await get({ name: ADMIN.name, password: `guess-${i}` })).status).toBe(401);
+  /** The `name=value` of the device cookie an answer sets. */
+  function deviceCookie(response: Response): string {
+    const cookie = response.headers.getSetCookie().find((line) => line.startsWith('inlet_device='));
+    if (cookie === undefined) throw new Error('no device cookie was set');
+    return cookie.split(';')[0] ?? '';
+  }
+
+  it('survives the lockout attack: guesses through the shared proxy address do not stop a signed-in operator', async () => {
+    const { app } = await makeApp({}, { socketClient: true });
+    const get = await listen(app);
+    // The operator and the look-only user signed in before the attack: their browsers hold device cookies.
+    const adminCookie = deviceCookie(await get(ADMIN));
+    const viewerCookie = deviceCookie(await get(VIEWER));
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i += 1) {
+      statuses.push((await get({ name: ADMIN.name, password: `guess-${i}` })).status);
+      statuses.push((await get({ name: VIEWER.name, password: `guess-${i}` })).status);
     }
-    const refused = await get({ name: ADMIN.name, password: 'guess-10' });
+    expect(statuses.slice(0, 5).every((status) => status === 401)).toBe(true);
+    expect(statuses.slice(-20).every((status) => status === 429)).toBe(true);
+    expect(statuses).not.toContain(200);
+    const refused = await get({ name: ADMIN.name, password: 'guess-again' });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(60);
     expect(await refused.json()).toMatchObject({ error: { code: 'rate_limited' } });
-    // Otherwise a 429 for a wrong guess and a 200 for the right one would still tell them apart.
+    // Without a device cookie even the right password waits: it is not checked, so guessing on learns nothing.
     expect((await get(ADMIN)).status).toBe(429);
-    // No credentials at all is not a failure and is refused the same way while the block lasts.
-    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(429);
+    expect((await get(VIEWER)).status).toBe(429);
+    // With one, both logins keep working, and only with their own password and cookie.
+    expect((await get(ADMIN, adminCookie)).status).toBe(200);
+    expect((await get(VIEWER, viewerCookie)).status).toBe(200);
+    expect((await get(ADMIN, viewerCookie)).status).toBe(429);
+    expect((await get(ADMIN, 'inlet_device=v1.forged')).status).toBe(429);
+    expect((await get({ name: ADMIN.name, password: 'guess-with-cookie' }, adminCookie)).status).toBe(401);
+  });
 
-    clock += 61_000;
-    expect((await get(ADMIN)).status).toBe(200);
+  it('sets the device cookie HttpOnly, SameSite=Lax, for a year, and Secure behind an HTTPS proxy', async () => {
+    const { request } = await makeApp();
+    const plain = await request('/healthz', { user: ADMIN });
+    const attributes = plain.headers.get('set-cookie') ?? '';
+    expect(attributes).toMatch(/^inlet_device=v1\./);
+    expect(attributes).toContain('Max-Age=31536000');
+    expect(attributes).toContain('Path=/');
+    expect(attributes).toContain('HttpOnly');
+    expect(attributes).toContain('SameSite=Lax');
+    expect(attributes).not.toContain('Secure');
+    const proxied = await request('/healthz', { user: ADMIN, headers: { 'x-forwarded-proto': 'https' } });
+    expect(proxied.headers.get('set-cookie')).toContain('Secure');
+    // A browser that holds a fresh cookie is not sent another one with every answer.
+    const again = await request('/healthz', {
+      user: ADMIN,
+      headers: { cookie: attributes.split(';')[0] ?? '' },
+    });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('throttles guesses at one user name spread over many addresses', async () => {
+    const { request } = await makeApp();
+    const guess = (client: string, name = ADMIN.name) =>
+      request('/healthz', {
+        headers: {
+          'x-test-client': client,
+          authorization: basic({ name, password: `guess-from-${client}` }),
+        },
+      });
+    for (let i = 1; i <= 6; i += 1) expect((await guess(`198.51.100.${i}`)).status).toBe(401);
+    const refused = await guess('203.0.113.50');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    // The look-only user name is counted apart, and so is each address.
+    expect((await guess('203.0.113.51', VIEWER.name)).status).toBe(401);
+    expect(
+      (await request('/healthz', { user: VIEWER, headers: { 'x-test-client': '198.51.100.1' } })).status,
+    ).toBe(200);
+  });
+
+  it('throttles an IPv6 client by its /64, whatever user names it tries', async () => {
+    const { request } = await makeApp();
+    const guess = (client: string) =>
+      request('/healthz', {
+        headers: {
+          'x-test-client': client,
+          authorization: basic({ name: `user-${client}`, password: 'guess' }),
+        },
+      });
+    for (let i = 1; i <= 6; i += 1) expect((await guess(`2001:db8:7:7::${i}`)).status).toBe(401);
+    expect((await guess('2001:db8:7:7:ffff::99')).status).toBe(429);
+    expect((await guess('2001:db8:7:8::1')).status).toBe(401);
+  });
+
+  it('makes each attempt past the free ones wait longer, and says how long in Retry-After', async () => {
+    const clock = { now: Date.now() };
+    const { request } = await makeApp({ loginLimiter: new LoginLimiter({ now: () => clock.now }) });
+    const wrong = () =>
+      request('/healthz', {
+        headers: { 'x-test-client': '192.0.2.44', authorization: basic({ name: 'admin', password: 'nope' }) },
+      });
+    for (let i = 0; i < 6; i += 1) expect((await wrong()).status).toBe(401);
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const refused = await wrong();
+      expect(refused.status).toBe(429);
+      const wait = Number(refused.headers.get('retry-after'));
+      waits.push(wait);
+      clock.now += wait * 1000;
+      expect((await wrong()).status).toBe(401);
+    }
+    expect(waits).toEqual([1, 2, 4, 8, 16]);
+    // An hour after the last failure the slate is clean, for the right password too.
+    clock.now += 3_600_000 + 32_000;
+    expect(
+      (await request('/healthz', { user: ADMIN, headers: { 'x-test-client': '192.0.2.44' } })).status,
+    ).toBe(200);
   });
 
   it('keeps each address to its own count', async () => {
-    const { request } = await makeApp({ loginLimiter: new LoginLimiter({ maxFailures: 2 }) });
+    const { request } = await makeApp({ loginLimiter: new LoginLimiter({ freeFailures: 2 }) });
     const wrong = (client: string) =>
       request('/healthz', {
-        headers: { 'x-test-client': client, authorization: basic({ name: 'admin', password: 'nope' }) },
+        headers: { 'x-test-client': client, authorization: basic({ name: 'nobody', password: 'nope' }) },
       });
+    expect((await wrong('10.0.0.1')).status).toBe(401);
     expect((await wrong('10.0.0.1')).status).toBe(401);
     expect((await wrong('10.0.0.1')).status).toBe(401);
     expect((await wrong('10.0.0.1')).status).toBe(429);

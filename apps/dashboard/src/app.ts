@@ -13,12 +13,14 @@ import type { EventJob } from '@inlet/queue';
 import { ReplayError, replayEvent } from '@inlet/replay';
 import type { Queue } from 'bullmq';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
 import type { JSX } from 'hono/jsx/jsx-runtime';
 import { matchedRoutes } from 'hono/route';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type AuthenticatedUser, createAuthenticator, type DashboardUser } from './auth.js';
+import { type AuthenticatedUser, createAuthenticator, type DashboardUser, parseBasicAuth } from './auth.js';
 import { createQueueBoard, QUEUES_PATH } from './bull-board.js';
+import { DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_SECONDS, DeviceCookies } from './device-cookie.js';
 import { DashboardError, statusFor } from './errors.js';
 import { fetchSignatureFailures } from './ingest-metrics.js';
 import { LoginLimiter } from './login-limiter.js';
@@ -48,8 +50,10 @@ export interface DashboardDeps {
   readonly metrics?: DashboardMetrics;
   /** Ingest's /metrics, read for signature failures; null (the default) shows them as unavailable. */
   readonly ingestMetricsUrl?: string | null;
-  /** Failed-login counting; by default 10 failures a minute per client address. */
+  /** Failed sign-in throttling per address, user name and device (see LoginLimiter). */
   readonly loginLimiter?: LoginLimiter;
+  /** Signs and checks the device cookies that let a known browser past the throttle. */
+  readonly deviceCookies?: DeviceCookies;
   /** Failed jobs moved per batch by "retry all failed" (default 500). */
   readonly retryBatchSize?: number;
   /** Characters of an event's body and payload shown at most (default MAX_SHOWN_CHARS). */
@@ -144,6 +148,8 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
   const metrics = deps.metrics ?? createDashboardMetrics();
   const authenticate = createAuthenticator(deps.users);
   const limiter = deps.loginLimiter ?? new LoginLimiter();
+  const deviceCookies = deps.deviceCookies ?? new DeviceCookies(deps.users);
+  const userNames = new Set(deps.users.map((user) => user.name));
   const clientAddress = deps.clientAddress ?? socketAddress;
   const maxShownChars = deps.maxShownChars ?? MAX_SHOWN_CHARS;
   const ingestMetricsUrl = deps.ingestMetricsUrl ?? null;
@@ -170,6 +176,11 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
   const page = (c: Context<DashboardAppEnv>, body: JSX.Element, status: 200 | 400 = 200) => {
     c.header('Content-Security-Policy', PAGE_CSP);
     return c.html(body, status);
+  };
+
+  const signInRequired = (c: Context<DashboardAppEnv>) => {
+    c.header('WWW-Authenticate', 'Basic realm="Inlet dashboard", charset="UTF-8"');
+    return new DashboardError('unauthorized', 'Sign in with the dashboard user and password.');
   };
 
   const currentUser = (c: Context<DashboardAppEnv>): AuthenticatedUser => {
@@ -218,21 +229,31 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
 
   // Basic auth on every path, health and metrics included: the contract allows no exception.
   app.use(async (c, next) => {
-    const address = clientAddress(c);
-    const wait = limiter.retryAfterSeconds(address);
-    if (wait > 0) {
-      throw new DashboardError(
-        'rate_limited',
-        'Too many failed sign-ins from this address; try again later.',
-        wait,
-      );
-    }
     const header = c.req.header('authorization');
+    if (header === undefined) throw signInRequired(c);
+    const name = parseBasicAuth(header)?.name;
+    const known = name !== undefined && userNames.has(name) ? name : null;
+    const device = known === null ? null : deviceCookies.verify(getCookie(c, DEVICE_COOKIE), known);
+    const attempt = { address: clientAddress(c), user: known, device: device?.id ?? null };
+    // Checked before the password, which is then not looked at: a guess made early gets no answer.
+    const wait = limiter.retryAfterSeconds(attempt);
+    if (wait > 0) {
+      throw new DashboardError('rate_limited', 'Too many failed sign-ins; try again later.', wait);
+    }
     const user = authenticate(header);
     if (user === null) {
-      if (header !== undefined) limiter.fail(address);
-      c.header('WWW-Authenticate', 'Basic realm="Inlet dashboard", charset="UTF-8"');
-      throw new DashboardError('unauthorized', 'Sign in with the dashboard user and password.');
+      limiter.fail(attempt);
+      throw signInRequired(c);
+    }
+    if (device === null || deviceCookies.dueForRenewal(device)) {
+      setCookie(c, DEVICE_COOKIE, deviceCookies.issue(user.name), {
+        path: '/',
+        maxAge: DEVICE_COOKIE_MAX_AGE_SECONDS,
+        httpOnly: true,
+        // Lax, not Strict: a link from elsewhere (an alert) must still bring the cookie along.
+        sameSite: 'Lax',
+        secure: servedOverTls(c) || c.req.header('x-forwarded-proto') === 'https',
+      });
     }
     c.set('user', user);
     await next();
