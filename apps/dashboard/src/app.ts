@@ -231,10 +231,10 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
   app.use(async (c, next) => {
     const header = c.req.header('authorization');
     if (header === undefined) throw signInRequired(c);
-    const name = parseBasicAuth(header)?.name;
-    const known = name !== undefined && userNames.has(name) ? name : null;
-    const device = known === null ? null : deviceCookies.verify(getCookie(c, DEVICE_COOKIE), known);
-    const attempt = { address: clientAddress(c), user: known, device: device?.id ?? null };
+    const name = parseBasicAuth(header)?.name ?? null;
+    const knownUser = name !== null && userNames.has(name);
+    const device = knownUser ? deviceCookies.verify(getCookie(c, DEVICE_COOKIE), name) : null;
+    const attempt = { address: clientAddress(c), user: name, knownUser, device: device?.id ?? null };
     // Checked before the password, which is then not looked at: a guess made early gets no answer.
     const wait = limiter.retryAfterSeconds(attempt);
     if (wait > 0) {

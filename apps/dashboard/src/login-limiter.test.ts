@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { addressKey, type LoginAttempt, LoginLimiter } from './login-limiter.js';
 
+const KNOWN = new Set(['admin', 'viewer']);
 const from = (address: string, user: string | null = null, device: string | null = null): LoginAttempt => ({
   address,
   user,
+  knownUser: user !== null && KNOWN.has(user),
   device,
 });
 
@@ -53,6 +55,19 @@ describe('LoginLimiter', () => {
     // Each of those addresses failed once: none of them is held back on its own account.
     expect(limiter.retryAfterSeconds(from('198.51.100.1', 'viewer'))).toBe(0);
     expect(limiter.retryAfterSeconds(from('198.51.100.1'))).toBe(0);
+  });
+
+  it('counts a made-up user name too, apart from the real ones, so a 429 does not tell them apart', () => {
+    const { limiter } = limiterAt();
+    for (let i = 0; i < 6; i += 1) limiter.fail(from(`198.51.100.${i}`, 'root'));
+    expect(limiter.retryAfterSeconds(from('203.0.113.9', 'root'))).toBe(1);
+    expect(limiter.retryAfterSeconds(from('203.0.113.9', 'admin'))).toBe(0);
+    // A flood of made-up names forgets the oldest of them, never a real user's count.
+    const small = new LoginLimiter({ maxTracked: 10 });
+    for (let i = 0; i < 6; i += 1) small.fail(from(`198.51.100.${i}`, 'admin'));
+    for (let i = 0; i < 100; i += 1) small.fail(from(`203.0.113.${i}`, `made-up-${i}`));
+    expect(small.retryAfterSeconds(from('192.0.2.200', 'admin'))).toBeGreaterThan(0);
+    expect(small.retryAfterSeconds(from('192.0.2.200', 'made-up-0'))).toBe(0);
   });
 
   it('counts an IPv6 client by its /64, and an IPv4-mapped one as IPv4', () => {

@@ -18,8 +18,10 @@ export interface LoginLimiterOptions {
 export interface LoginAttempt {
   /** The client address (the socket's). */
   readonly address: string;
-  /** The user name sent, when it is one of the configured users; null otherwise. */
+  /** The user name sent, or null when the request held none that could be read. */
   readonly user: string | null;
+  /** True when `user` is one of the configured users. */
+  readonly knownUser: boolean;
   /** The id of a valid device cookie issued to that user, or null. */
   readonly device: string | null;
 }
@@ -119,6 +121,9 @@ export function addressKey(address: string): string {
   return `${groups.slice(0, 4).join(':')}::/64`;
 }
 
+/** A user name as counted; names are at most 64 characters, so a longer one is made up anyway. */
+const nameKey = (name: string | null) => (name ?? '').slice(0, 128);
+
 /**
  * Slows down password guessing without letting a guesser lock the operators out. Failures are
  * counted per client address (IPv6 per /64) and per user name; past a few, each key must wait
@@ -132,6 +137,7 @@ export function addressKey(address: string): string {
 export class LoginLimiter {
   private readonly addresses: BackoffTable;
   private readonly users: BackoffTable;
+  private readonly otherNames: BackoffTable;
   private readonly devices: BackoffTable;
 
   constructor(options: LoginLimiterOptions = {}) {
@@ -145,16 +151,20 @@ export class LoginLimiter {
     const maxTracked = options.maxTracked ?? 10_000;
     this.addresses = new BackoffTable(settings, maxTracked);
     this.devices = new BackoffTable(settings, maxTracked);
-    // Only configured user names get here, so this table cannot grow past the number of users.
+    // Only configured user names get here, so this table cannot grow past the number of users, and
+    // a flood of made-up names, counted apart, cannot push a real user's count out.
     this.users = new BackoffTable(settings, Number.POSITIVE_INFINITY);
+    // Made-up names are throttled as well, so that only real names getting a 429 does not tell them apart.
+    this.otherNames = new BackoffTable(settings, maxTracked);
   }
 
   /** Seconds this attempt must wait before its password is checked, or 0 when it may be checked now. */
   retryAfterSeconds(attempt: LoginAttempt): number {
     if (attempt.device !== null) return this.devices.retryAfterSeconds(attempt.device);
+    const names = this.namesTable(attempt);
     return Math.max(
       this.addresses.retryAfterSeconds(addressKey(attempt.address)),
-      attempt.user === null ? 0 : this.users.retryAfterSeconds(attempt.user),
+      names === null ? 0 : names.retryAfterSeconds(nameKey(attempt.user)),
     );
   }
 
@@ -165,7 +175,12 @@ export class LoginLimiter {
       return;
     }
     this.addresses.fail(addressKey(attempt.address));
-    if (attempt.user !== null) this.users.fail(attempt.user);
+    this.namesTable(attempt)?.fail(nameKey(attempt.user));
+  }
+
+  private namesTable(attempt: LoginAttempt): BackoffTable | null {
+    if (attempt.user === null) return null;
+    return attempt.knownUser ? this.users : this.otherNames;
   }
 
   /** Addresses remembered now (for tests). */
