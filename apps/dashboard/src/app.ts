@@ -73,7 +73,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 // Pages load nothing but themselves: no scripts at all, inline styles only, forms back to us.
 const PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-// A year: what browsers' preload lists ask for; no includeSubDomains, the dashboard speaks for its host only.
+// A year; without includeSubDomains, since the dashboard speaks for its own host name only.
 const HSTS_MAX_AGE_SECONDS = 31_536_000;
 const READONLY_MESSAGE = 'This login may look at everything but change nothing.';
 /**
@@ -235,7 +235,7 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
     const knownUser = name !== null && userNames.has(name);
     const device = knownUser ? deviceCookies.verify(getCookie(c, DEVICE_COOKIE), name) : null;
     const attempt = { address: clientAddress(c), user: name, knownUser, device: device?.id ?? null };
-    // Checked before the password, which is then not looked at: a guess made early gets no answer.
+    // Checked before the password is: an attempt made too early is refused unread, so it learns nothing.
     const wait = limiter.retryAfterSeconds(attempt);
     if (wait > 0) {
       throw new DashboardError('rate_limited', 'Too many failed sign-ins; try again later.', wait);
