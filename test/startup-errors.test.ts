@@ -72,7 +72,11 @@ describe('a bad setting stops an app at start with one line naming it', () => {
     [
       'dashboard',
       'apps/dashboard/dist/main.js',
-      { DASHBOARD_PASSWORD: 'pw', DASHBOARD_READONLY_USER: 'viewer', DASHBOARD_READONLY_PASSWORD: '' },
+      {
+        DASHBOARD_PASSWORD: 'pw-0123456789',
+        DASHBOARD_READONLY_USER: 'viewer',
+        DASHBOARD_READONLY_PASSWORD: '',
+      },
       /^inlet dashboard: DASHBOARD_READONLY_PASSWORD: is required when DASHBOARD_READONLY_USER is set$/,
     ],
   ];

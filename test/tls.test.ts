@@ -322,7 +322,7 @@ describe('TLS to Redis and PostgreSQL, HTTPS from ingest and dashboard', () => {
     ],
     [
       'dashboard',
-      { DASHBOARD_PASSWORD: 'pw', TLS_KEY_FILE: '/etc/inlet/key.pem' },
+      { DASHBOARD_PASSWORD: 'tls-dashboard-password', TLS_KEY_FILE: '/etc/inlet/key.pem' },
       'apps/dashboard/dist/main.js',
       /^inlet dashboard: TLS_CERT_FILE: is required when TLS_KEY_FILE is set$/,
     ],

@@ -1,14 +1,24 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { createServer, get as httpGet, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer, get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createSql, insertEvents, type NewEvent, payloadJsonFor } from '@inlet/db';
 import { createEventQueue, createRedis, type EventJob } from '@inlet/queue';
-import { createTestDatabase, type TestDatabase, testRedisUrl, uniqueQueue, waitFor } from '@inlet/testkit';
+import {
+  createTestCertificates,
+  createTestDatabase,
+  opensslAvailable,
+  type TestDatabase,
+  testRedisUrl,
+  uniqueQueue,
+  waitFor,
+} from '@inlet/testkit';
 import { type Queue, Worker } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type DashboardDeps } from './app.js';
+import { createApp, type DashboardDeps, MAX_SHOWN_CHARS } from './app.js';
 import type { DashboardUser } from './auth.js';
 import { LoginLimiter } from './login-limiter.js';
 import { createDashboardMetrics } from './metrics.js';
@@ -168,7 +178,9 @@ describe('basic auth', () => {
 
   it('refuses a wrong password, an unknown user, a malformed header and one user with the other password', async () => {
     const { request } = await makeApp();
-    const client = { 'x-test-client': 'wrong-credentials' };
+    // One address per attempt: these are about what counts as wrong, not about throttling.
+    let attempt = 0;
+    const client = () => ({ 'x-test-client': `wrong-credentials-${attempt++}` });
     for (const authorization of [
       basic({ name: ADMIN.name, password: 'wrong' }),
       basic({ name: 'root', password: ADMIN.password }),
@@ -178,49 +190,151 @@ describe('basic auth', () => {
       `Bearer ${ADMIN.password}`,
       `Basic ${Buffer.from(ADMIN.password).toString('base64')}`,
     ]) {
-      const response = await request('/api/events', { headers: { ...client, authorization } });
+      const response = await request('/api/events', { headers: { ...client(), authorization } });
       expect(response.status, authorization).toBe(401);
       expect(response.headers.get('www-authenticate')).toMatch(/^Basic /);
     }
-    expect((await request('/api/events', { user: ADMIN, headers: client })).status).toBe(200);
-    expect((await request('/api/events', { user: VIEWER, headers: client })).status).toBe(200);
+    expect((await request('/api/events', { user: ADMIN, headers: client() })).status).toBe(200);
+    expect((await request('/api/events', { user: VIEWER, headers: client() })).status).toBe(200);
   });
 
-  it('refuses an address with 429 and Retry-After after 10 failed sign-ins in a minute, even with the right password', async () => {
-    let clock = Date.now();
-    const limiter = new LoginLimiter({ now: () => clock });
-    // A real server, so the client address is the socket's, as in production.
-    const { app } = await makeApp({ loginLimiter: limiter }, { socketClient: true });
+  /** The app behind a real server: every request comes from 127.0.0.1, as through a proxy. */
+  async function listen(app: Awaited<ReturnType<typeof makeApp>>['app']) {
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
     cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
-    const get = (user: { name: string; password: string }) =>
-      fetch(`http://127.0.0.1:${port}/api/events`, { headers: { authorization: basic(user) } });
+    return (user: { name: string; password: string }, cookie?: string) =>
+      fetch(`http://127.0.0.1:${port}/api/events?limit=1`, {
+        headers: { authorization: basic(user), ...(cookie === undefined ? {} : { cookie }) },
+      });
+  }
 
-    for (let i = 0; i < 10; i += 1) {
-      expect((await get({ name: ADMIN.name, password: `guess-${i}` })).status).toBe(401);
+  /** The `name=value` of the device cookie an answer sets. */
+  function deviceCookie(response: Response): string {
+    const cookie = response.headers.getSetCookie().find((line) => line.startsWith('inlet_device='));
+    if (cookie === undefined) throw new Error('no device cookie was set');
+    return cookie.split(';')[0] ?? '';
+  }
+
+  it('survives the lockout attack: guesses through the shared proxy address do not stop a signed-in operator', async () => {
+    const { app } = await makeApp({}, { socketClient: true });
+    const get = await listen(app);
+    // The operator and the look-only user signed in before the attack: their browsers hold device cookies.
+    const adminCookie = deviceCookie(await get(ADMIN));
+    const viewerCookie = deviceCookie(await get(VIEWER));
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i += 1) {
+      statuses.push((await get({ name: ADMIN.name, password: `guess-${i}` })).status);
+      statuses.push((await get({ name: VIEWER.name, password: `guess-${i}` })).status);
     }
-    const refused = await get({ name: ADMIN.name, password: 'guess-10' });
+    expect(statuses.slice(0, 5).every((status) => status === 401)).toBe(true);
+    expect(statuses.slice(-20).every((status) => status === 429)).toBe(true);
+    expect(statuses).not.toContain(200);
+    const refused = await get({ name: ADMIN.name, password: 'guess-again' });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(60);
     expect(await refused.json()).toMatchObject({ error: { code: 'rate_limited' } });
-    // Otherwise a 429 for a wrong guess and a 200 for the right one would still tell them apart.
+    // Without a device cookie even the right password waits: it is not checked, so guessing on learns nothing.
     expect((await get(ADMIN)).status).toBe(429);
-    // No credentials at all is not a failure and is refused the same way while the block lasts.
-    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(429);
+    expect((await get(VIEWER)).status).toBe(429);
+    // With one, both logins keep working, and only with their own password and cookie.
+    expect((await get(ADMIN, adminCookie)).status).toBe(200);
+    expect((await get(VIEWER, viewerCookie)).status).toBe(200);
+    expect((await get(ADMIN, viewerCookie)).status).toBe(429);
+    expect((await get(ADMIN, 'inlet_device=v1.forged')).status).toBe(429);
+    expect((await get({ name: ADMIN.name, password: 'guess-with-cookie' }, adminCookie)).status).toBe(401);
+  });
 
-    clock += 61_000;
-    expect((await get(ADMIN)).status).toBe(200);
+  it('sets the device cookie HttpOnly, SameSite=Lax, for a year, and Secure behind an HTTPS proxy', async () => {
+    const { request } = await makeApp();
+    const plain = await request('/healthz', { user: ADMIN });
+    const attributes = plain.headers.get('set-cookie') ?? '';
+    expect(attributes).toMatch(/^inlet_device=v1\./);
+    expect(attributes).toContain('Max-Age=31536000');
+    expect(attributes).toContain('Path=/');
+    expect(attributes).toContain('HttpOnly');
+    expect(attributes).toContain('SameSite=Lax');
+    expect(attributes).not.toContain('Secure');
+    const proxied = await request('/healthz', { user: ADMIN, headers: { 'x-forwarded-proto': 'https' } });
+    expect(proxied.headers.get('set-cookie')).toContain('Secure');
+    // A browser that holds a fresh cookie is not sent another one with every answer.
+    const again = await request('/healthz', {
+      user: ADMIN,
+      headers: { cookie: attributes.split(';')[0] ?? '' },
+    });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('throttles guesses at one user name spread over many addresses', async () => {
+    const { request } = await makeApp();
+    const guess = (client: string, name = ADMIN.name) =>
+      request('/healthz', {
+        headers: {
+          'x-test-client': client,
+          authorization: basic({ name, password: `guess-from-${client}` }),
+        },
+      });
+    for (let i = 1; i <= 6; i += 1) expect((await guess(`198.51.100.${i}`)).status).toBe(401);
+    const refused = await guess('203.0.113.50');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    // The look-only user name is counted apart, and so is each address.
+    expect((await guess('203.0.113.51', VIEWER.name)).status).toBe(401);
+    expect(
+      (await request('/healthz', { user: VIEWER, headers: { 'x-test-client': '198.51.100.1' } })).status,
+    ).toBe(200);
+  });
+
+  it('throttles an IPv6 client by its /64, whatever user names it tries', async () => {
+    const { request } = await makeApp();
+    let names = 0;
+    const guess = (client: string) =>
+      request('/healthz', {
+        headers: {
+          'x-test-client': client,
+          authorization: basic({ name: `made-up-${names++}`, password: 'guess' }),
+        },
+      });
+    for (let i = 1; i <= 6; i += 1) expect((await guess(`2001:db8:7:7::${i}`)).status).toBe(401);
+    expect((await guess('2001:db8:7:7:ffff::99')).status).toBe(429);
+    expect((await guess('2001:db8:7:8::1')).status).toBe(401);
+  });
+
+  it('makes each attempt past the free ones wait longer, and says how long in Retry-After', async () => {
+    const clock = { now: Date.now() };
+    const { request } = await makeApp({ loginLimiter: new LoginLimiter({ now: () => clock.now }) });
+    const wrong = () =>
+      request('/healthz', {
+        headers: { 'x-test-client': '192.0.2.44', authorization: basic({ name: 'admin', password: 'nope' }) },
+      });
+    for (let i = 0; i < 6; i += 1) expect((await wrong()).status).toBe(401);
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const refused = await wrong();
+      expect(refused.status).toBe(429);
+      const wait = Number(refused.headers.get('retry-after'));
+      waits.push(wait);
+      clock.now += wait * 1000;
+      expect((await wrong()).status).toBe(401);
+    }
+    expect(waits).toEqual([1, 2, 4, 8, 16]);
+    // An hour after the last failure the slate is clean, for the right password too.
+    clock.now += 3_600_000 + 32_000;
+    expect(
+      (await request('/healthz', { user: ADMIN, headers: { 'x-test-client': '192.0.2.44' } })).status,
+    ).toBe(200);
   });
 
   it('keeps each address to its own count', async () => {
-    const { request } = await makeApp({ loginLimiter: new LoginLimiter({ maxFailures: 2 }) });
+    const { request } = await makeApp({ loginLimiter: new LoginLimiter({ freeFailures: 2 }) });
     const wrong = (client: string) =>
       request('/healthz', {
-        headers: { 'x-test-client': client, authorization: basic({ name: 'admin', password: 'nope' }) },
+        headers: { 'x-test-client': client, authorization: basic({ name: 'nobody', password: 'nope' }) },
       });
+    expect((await wrong('10.0.0.1')).status).toBe(401);
     expect((await wrong('10.0.0.1')).status).toBe(401);
     expect((await wrong('10.0.0.1')).status).toBe(401);
     expect((await wrong('10.0.0.1')).status).toBe(429);
@@ -455,6 +569,33 @@ describe('searching stored events', () => {
     expect(body.error.message.startsWith(`${field}:`)).toBe(true);
   });
 
+  it.each([
+    'since=1000000d',
+    'until=1000000d',
+    'since=999999999w',
+    'since=0000-01-01',
+    'until=9999-12-31T23:00:00-05:00',
+    `cursor=${Buffer.from('["0000-01-01 00:00:00+00","6f1c2a4e-1b2c-4d5e-8f90-a1b2c3d4e5f6"]').toString('base64url')}`,
+  ])('answers a time the database cannot hold (%s) with 400, on the API and the page', async (query) => {
+    const { request } = await makeApp();
+    const api = await request(`/api/events?${query}`, { user: ADMIN });
+    expect(api.status).toBe(400);
+    const body = (await api.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('invalid_request');
+    expect(body.error.message).toMatch(/^(since|until|cursor): /);
+    const html = await request(`/?${query}`, { user: ADMIN, headers: { accept: 'text/html' } });
+    expect(html.status).toBe(400);
+  });
+
+  it('accepts times at the bounds, 1900-01-01 and 9999-12-31', async () => {
+    const { request } = await makeApp();
+    const response = await request('/api/events?since=1900-01-01&until=9999-12-31T23:59:59.999Z', {
+      user: ADMIN,
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { events: unknown[] }).events.length).toBeGreaterThan(0);
+  });
+
   it('renders the event browser with the matches and a link to the older page', async () => {
     const { request } = await makeApp();
     const first = await request(`/?${range}&source=alpha&limit=20`, {
@@ -540,6 +681,63 @@ describe('one stored event', () => {
     const page = await request(`/events/${MISSING_ID}`, { user: ADMIN, headers: { accept: 'text/html' } });
     expect(page.status).toBe(404);
     expect(await page.text()).toContain('No stored event has this id.');
+  });
+});
+
+describe('an event whose payload text dwarfs its body', () => {
+  // 500 bytes of body whose payload text is 6.5 million characters: `1e131071` is 131,072 digits.
+  // The worker bounds numbers before storing now; rows stored earlier still hold them.
+  const body = `[${Array.from({ length: 50 }, () => '1e131071').join(', ')}]`;
+
+  async function insertHuge(): Promise<string> {
+    const [row] = await database.sql<{ id: string }[]>`
+      INSERT INTO webhook_events (source, event_id, event_type, headers, body, payload, received_at)
+      VALUES ('stripe', ${`huge-${seq++}`}, NULL, '{}', ${body}, ${body}::text::jsonb, now())
+      RETURNING id`;
+    if (row === undefined) throw new Error('no row');
+    return row.id;
+  }
+
+  it('answers its page with 200 and at most MAX_SHOWN_CHARS of payload, saying it was cut', async () => {
+    const { request } = await makeApp();
+    const id = await insertHuge();
+    const response = await request(`/events/${id}`, { user: ADMIN, headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html.length).toBeLessThan(MAX_SHOWN_CHARS + 100_000);
+    expect(html).toContain('id="payload-cut"');
+    expect(html).toMatch(/the first 1,048,576 of 6,553,\d{3} characters are shown/);
+    expect(html).not.toContain('id="body-cut"');
+    expect(html).toContain(body);
+  });
+
+  it('answers the API with 200, the body, a null payload flagged as cut, and a bounded size', async () => {
+    const { request } = await makeApp();
+    const id = await insertHuge();
+    const response = await request(`/api/events/${id}`, { user: ADMIN });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text.length).toBeLessThan(10_000);
+    expect((JSON.parse(text) as { event: unknown }).event).toMatchObject({
+      body,
+      bodyTruncated: false,
+      payload: null,
+      payloadTruncated: true,
+    });
+  });
+
+  it('cuts the body too at the bound, on the page and in the API', async () => {
+    const { request } = await makeApp({ maxShownChars: 100 });
+    const [id] = await insert([newEvent({ body: `{"text":"${'x'.repeat(500)}"}` })]);
+    const page = await (await request(`/events/${id}`, { user: ADMIN })).text();
+    expect(page).toContain('id="body-cut"');
+    expect(page).toContain('the first 100 of 511 characters are shown');
+    expect(page).toContain('id="payload-cut"');
+    const api = (await (await request(`/api/events/${id}`, { user: ADMIN })).json()) as {
+      event: { body: string; bodyTruncated: boolean; payload: unknown; payloadTruncated: boolean };
+    };
+    expect(api.event.body).toBe(`{"text":"${'x'.repeat(91)}`);
+    expect(api.event).toMatchObject({ bodyTruncated: true, payload: null, payloadTruncated: true });
   });
 });
 
@@ -708,6 +906,47 @@ describe('counts and signature failures', () => {
     };
     expect(stats.signatureFailures.available).toBe(false);
     expect(await (await request('/', { user: ADMIN })).text()).toContain('Ingest metrics unavailable');
+  });
+});
+
+describe('Strict-Transport-Security', () => {
+  /** GET /healthz as the operator through a real server, HTTPS when given a certificate. */
+  async function headersFrom(tls?: { cert: string; key: string; ca: string }) {
+    const { app } = await makeApp();
+    const server = serve({
+      fetch: app.fetch,
+      port: 0,
+      hostname: '127.0.0.1',
+      ...(tls ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } } : {}),
+    });
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const options = { host: '127.0.0.1', port, path: '/healthz', headers: { authorization: basic(ADMIN) } };
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const sent = tls ? httpsGet({ ...options, ca: tls.ca }, resolve) : httpGet(options, resolve);
+      sent.on('error', reject);
+    });
+    response.resume();
+    expect(response.statusCode).toBe(200);
+    return response.headers;
+  }
+
+  it.skipIf(!opensslAvailable())('is sent when the dashboard serves HTTPS itself', async () => {
+    const certs = await createTestCertificates();
+    cleanups.push(() => certs.remove());
+    const headers = await headersFrom({
+      cert: await readFile(certs.server.certFile, 'utf8'),
+      key: await readFile(certs.server.keyFile, 'utf8'),
+      ca: await readFile(certs.caFile, 'utf8'),
+    });
+    expect(headers['strict-transport-security']).toBe('max-age=31536000');
+  });
+
+  it('is not sent over plain HTTP', async () => {
+    const headers = await headersFrom();
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['strict-transport-security']).toBeUndefined();
   });
 });
 

@@ -4,8 +4,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import {
   countRecentEventsBySource,
   type EventSummary,
-  getEvent,
-  getPrettyPayload,
+  getEventView,
   isConnectionError,
   type Sql,
   searchEvents,
@@ -14,12 +13,14 @@ import type { EventJob } from '@inlet/queue';
 import { ReplayError, replayEvent } from '@inlet/replay';
 import type { Queue } from 'bullmq';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
 import type { JSX } from 'hono/jsx/jsx-runtime';
 import { matchedRoutes } from 'hono/route';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type AuthenticatedUser, createAuthenticator, type DashboardUser } from './auth.js';
+import { type AuthenticatedUser, createAuthenticator, type DashboardUser, parseBasicAuth } from './auth.js';
 import { createQueueBoard, QUEUES_PATH } from './bull-board.js';
+import { DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE_SECONDS, DeviceCookies } from './device-cookie.js';
 import { DashboardError, statusFor } from './errors.js';
 import { fetchSignatureFailures } from './ingest-metrics.js';
 import { LoginLimiter } from './login-limiter.js';
@@ -49,10 +50,14 @@ export interface DashboardDeps {
   readonly metrics?: DashboardMetrics;
   /** Ingest's /metrics, read for signature failures; null (the default) shows them as unavailable. */
   readonly ingestMetricsUrl?: string | null;
-  /** Failed-login counting; by default 10 failures a minute per client address. */
+  /** Failed sign-in throttling per address, user name and device (see LoginLimiter). */
   readonly loginLimiter?: LoginLimiter;
+  /** Signs and checks the device cookies that let a known browser past the throttle. */
+  readonly deviceCookies?: DeviceCookies;
   /** Failed jobs moved per batch by "retry all failed" (default 500). */
   readonly retryBatchSize?: number;
+  /** Characters of an event's body and payload shown at most (default MAX_SHOWN_CHARS). */
+  readonly maxShownChars?: number;
   /** The client address a request came from; by default the socket's. */
   readonly clientAddress?: (c: Context<DashboardAppEnv>) => string;
   readonly now?: () => Date;
@@ -68,7 +73,14 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 // Pages load nothing but themselves: no scripts at all, inline styles only, forms back to us.
 const PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+// A year; without includeSubDomains, since the dashboard speaks for its own host name only.
+const HSTS_MAX_AGE_SECONDS = 31_536_000;
 const READONLY_MESSAGE = 'This login may look at everything but change nothing.';
+/**
+ * Characters of an event's body and of its payload text read and shown at most, on its page and in
+ * the API: a stored payload's text can be far longer than the body it came from.
+ */
+export const MAX_SHOWN_CHARS = 1_048_576;
 
 function socketAddress(c: Context<DashboardAppEnv>): string {
   try {
@@ -77,6 +89,13 @@ function socketAddress(c: Context<DashboardAppEnv>): string {
     // app.request() in tests has no socket.
     return 'unknown';
   }
+}
+
+/** True when the request came over this process's own TLS (TLS_CERT_FILE/TLS_KEY_FILE). */
+function servedOverTls(c: Context<DashboardAppEnv>): boolean {
+  // app.request() in tests has no bindings at all.
+  const socket = (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket;
+  return socket !== undefined && 'encrypted' in socket && socket.encrypted === true;
 }
 
 /** The route pattern that answered (bounded, unlike the path), or `unmatched`. */
@@ -129,7 +148,10 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
   const metrics = deps.metrics ?? createDashboardMetrics();
   const authenticate = createAuthenticator(deps.users);
   const limiter = deps.loginLimiter ?? new LoginLimiter();
+  const deviceCookies = deps.deviceCookies ?? new DeviceCookies(deps.users);
+  const userNames = new Set(deps.users.map((user) => user.name));
   const clientAddress = deps.clientAddress ?? socketAddress;
+  const maxShownChars = deps.maxShownChars ?? MAX_SHOWN_CHARS;
   const ingestMetricsUrl = deps.ingestMetricsUrl ?? null;
   const retries = new RetryActions(deps.queue, deps.logger, {
     ...(deps.retryBatchSize === undefined ? {} : { batchSize: deps.retryBatchSize }),
@@ -154,6 +176,11 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
   const page = (c: Context<DashboardAppEnv>, body: JSX.Element, status: 200 | 400 = 200) => {
     c.header('Content-Security-Policy', PAGE_CSP);
     return c.html(body, status);
+  };
+
+  const signInRequired = (c: Context<DashboardAppEnv>) => {
+    c.header('WWW-Authenticate', 'Basic realm="Inlet dashboard", charset="UTF-8"');
+    return new DashboardError('unauthorized', 'Sign in with the dashboard user and password.');
   };
 
   const currentUser = (c: Context<DashboardAppEnv>): AuthenticatedUser => {
@@ -181,6 +208,8 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
     // Not no-referrer: with it, browsers send `Origin: null` on the dashboard's own form posts.
     c.header('Referrer-Policy', 'same-origin');
     c.header('X-Frame-Options', 'DENY');
+    // Only over HTTPS: browsers ignore it on plain HTTP, and sent there it would claim what is not so.
+    if (servedOverTls(c)) c.header('Strict-Transport-Security', `max-age=${HSTS_MAX_AGE_SECONDS}`);
     // Event bodies and queue contents must not linger in shared caches; Bull Board's assets may.
     if (!c.req.path.startsWith(`${QUEUES_PATH}/static/`)) c.header('Cache-Control', 'no-store');
     const route = routeLabel(c);
@@ -200,21 +229,31 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
 
   // Basic auth on every path, health and metrics included: the contract allows no exception.
   app.use(async (c, next) => {
-    const address = clientAddress(c);
-    const wait = limiter.retryAfterSeconds(address);
-    if (wait > 0) {
-      throw new DashboardError(
-        'rate_limited',
-        'Too many failed sign-ins from this address; try again later.',
-        wait,
-      );
-    }
     const header = c.req.header('authorization');
+    if (header === undefined) throw signInRequired(c);
+    const name = parseBasicAuth(header)?.name ?? null;
+    const knownUser = name !== null && userNames.has(name);
+    const device = knownUser ? deviceCookies.verify(getCookie(c, DEVICE_COOKIE), name) : null;
+    const attempt = { address: clientAddress(c), user: name, knownUser, device: device?.id ?? null };
+    // Checked before the password is: an attempt made too early is refused unread, so it learns nothing.
+    const wait = limiter.retryAfterSeconds(attempt);
+    if (wait > 0) {
+      throw new DashboardError('rate_limited', 'Too many failed sign-ins; try again later.', wait);
+    }
     const user = authenticate(header);
     if (user === null) {
-      if (header !== undefined) limiter.fail(address);
-      c.header('WWW-Authenticate', 'Basic realm="Inlet dashboard", charset="UTF-8"');
-      throw new DashboardError('unauthorized', 'Sign in with the dashboard user and password.');
+      limiter.fail(attempt);
+      throw signInRequired(c);
+    }
+    if (device === null || deviceCookies.dueForRenewal(device)) {
+      setCookie(c, DEVICE_COOKIE, deviceCookies.issue(user.name), {
+        path: '/',
+        maxAge: DEVICE_COOKIE_MAX_AGE_SECONDS,
+        httpOnly: true,
+        // Lax, not Strict: a link from elsewhere (an alert) must still bring the cookie along.
+        sameSite: 'Lax',
+        secure: servedOverTls(c) || c.req.header('x-forwarded-proto') === 'https',
+      });
     }
     c.set('user', user);
     await next();
@@ -349,7 +388,7 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
 
   app.get('/events/:id', async (c) => {
     const id = parseRowId(c.req.param('id'));
-    const [event, payload] = await Promise.all([getEvent(deps.sql, id), getPrettyPayload(deps.sql, id)]);
+    const event = await getEventView(deps.sql, id, { maxChars: maxShownChars, payload: 'pretty' });
     if (event === null) throw new DashboardError('not_found', 'No stored event has this id.');
     const replayed = c.req.query('replayed');
     return page(
@@ -359,7 +398,6 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
         now: clock(),
         event,
         headers: redactHeaders(event.headers),
-        payload,
         replayedJobId: replayed === undefined || replayed.length > 300 ? null : replayed,
       }),
     );
@@ -388,8 +426,9 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
 
   app.get('/api/events/:id', async (c) => {
     const id = parseRowId(c.req.param('id'));
-    const event = await getEvent(deps.sql, id);
+    const event = await getEventView(deps.sql, id, { maxChars: maxShownChars, payload: 'compact' });
     if (event === null) throw new DashboardError('not_found', 'No stored event has this id.');
+    const payloadTruncated = event.payload?.truncated ?? false;
     return c.json({
       event: {
         id: event.id,
@@ -397,8 +436,12 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
         eventId: event.event_id,
         eventType: event.event_type,
         headers: redactHeaders(event.headers),
-        body: event.body,
-        payload: event.payload,
+        body: event.body.text,
+        // A cut payload is no longer JSON: null, and flagged, rather than a broken prefix.
+        payload:
+          event.payload === null || payloadTruncated ? null : (JSON.parse(event.payload.text) as unknown),
+        bodyTruncated: event.body.truncated,
+        payloadTruncated,
         receivedAt: event.received_at.toISOString(),
         processedAt: event.processed_at.toISOString(),
       },

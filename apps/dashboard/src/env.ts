@@ -15,12 +15,16 @@ import type { DashboardUser } from './auth.js';
 // Basic auth splits "user:password" at the first colon, so a user name cannot hold one.
 const userNameSchema = z.string().regex(/^[^\s:]{1,64}$/, 'must be 1 to 64 characters without spaces or ":"');
 
+/** Shorter passwords are refused at start: a guess-per-request budget cannot protect a short one. */
+export const MIN_PASSWORD_LENGTH = 12;
+
 /** A password: required where it appears, never echoed back in an error. */
 const passwordSchema = z
   .string({
     error: (issue) =>
       issue.input === undefined ? 'is required: set a password for the dashboard' : 'invalid',
   })
+  .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
   .max(1024, 'must be at most 1024 characters');
 
 export const dashboardEnvShape = {

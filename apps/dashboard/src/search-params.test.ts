@@ -16,6 +16,14 @@ describe('cursors', () => {
     Buffer.from('{"a":1}').toString('base64url'),
     Buffer.from('["2026-11-22 10:00:00+00","not-a-uuid"]').toString('base64url'),
     Buffer.from('["drop table","6f1c2a4e-1b2c-4d5e-8f90-a1b2c3d4e5f6"]').toString('base64url'),
+    // Shaped like the database's text, but it could not read them back: the query would fail.
+    ...[
+      '0000-01-01 00:00:00+00',
+      '2026-02-31 00:00:00+00',
+      '2026-13-01 00:00:00+00',
+      '2026-11-22 24:00:00+00',
+      '2026-11-22 10:00:00+99',
+    ].map((at) => encodeCursor({ receivedAt: at, id: '6f1c2a4e-1b2c-4d5e-8f90-a1b2c3d4e5f6' })),
   ])('refuse %j', (token) => {
     expect(decodeCursor(token)).toBeNull();
   });

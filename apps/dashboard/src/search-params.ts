@@ -10,12 +10,35 @@ export const MAX_LIMIT = 500;
 const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // received_at as PostgreSQL and CockroachDB print a timestamptz: `2026-11-22 10:00:00.123456+00`.
 const TIMESTAMP_TEXT =
-  /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}(?::?\d{2}){0,2})?$/;
+  /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2})(?::?(\d{2})){0,2})?$/;
+
+/**
+ * True when the database can read `text` back: a forged cursor with month 13, 31 February, year 0
+ * or a zone of +99 would otherwise fail the query (a 500) instead of the request (a 400).
+ */
+function readableTimestamp(text: string): boolean {
+  const match = TIMESTAMP_TEXT.exec(text);
+  if (!match) return false;
+  const part = (index: number) => Number(match[index] ?? 0);
+  const [year, month, day] = [part(1), part(2), part(3)];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return (
+    year >= 1900 &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    part(4) <= 23 &&
+    part(5) <= 59 &&
+    part(6) <= 59 &&
+    part(7) <= 15 &&
+    part(8) <= 59
+  );
+}
 
 /** A row id or a retry action id: both are UUIDs. */
 export const uuidSchema = z.string().regex(UUID_TEXT, 'must be a UUID');
 
-const cursorSchema = z.tuple([z.string().regex(TIMESTAMP_TEXT), z.string().regex(UUID_TEXT)]);
+const cursorSchema = z.tuple([z.string().refine(readableTimestamp), z.string().regex(UUID_TEXT)]);
 
 /** An opaque, URL-safe token for "the page after this row". */
 export function encodeCursor(cursor: EventCursor): string {

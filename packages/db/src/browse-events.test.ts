@@ -1,10 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  countRecentEventsBySource,
-  type EventCursor,
-  getPrettyPayload,
-  searchEvents,
-} from './browse-events.js';
+import { countRecentEventsBySource, type EventCursor, getEventView, searchEvents } from './browse-events.js';
 import type { Sql } from './client.js';
 import { insertEvents, type NewEvent } from './events.js';
 import { migrate } from './migrate.js';
@@ -90,15 +85,48 @@ describe('countRecentEventsBySource', () => {
   });
 });
 
-describe('getPrettyPayload', () => {
+describe('getEventView', () => {
+  const pretty = { maxChars: 1000, payload: 'pretty' } as const;
+
   it('indents the payload in the database, keeping every digit, and is null without one', async () => {
     const [stored, plain] = await insertEvents(sql, [
       event('pretty', 'json', new Date(), '{"big": 12345678901234567890}'),
       { ...event('pretty', 'text', new Date(), 'hello'), payloadJson: null },
     ]);
-    expect(await getPrettyPayload(sql, stored?.id ?? '')).toBe('{\n    "big": 12345678901234567890\n}');
-    expect(await getPrettyPayload(sql, plain?.id ?? '')).toBeNull();
-    expect(await getPrettyPayload(sql, '00000000-0000-4000-8000-000000000000')).toBeNull();
-    expect(await getPrettyPayload(sql, 'not-a-uuid')).toBeNull();
+    const json = await getEventView(sql, stored?.id ?? '', pretty);
+    expect(json?.payload).toEqual({
+      text: '{\n    "big": 12345678901234567890\n}',
+      chars: 35,
+      truncated: false,
+    });
+    expect(json?.body).toEqual({ text: '{"big": 12345678901234567890}', chars: 29, truncated: false });
+    expect(json).toMatchObject({ source: 'pretty', event_id: 'json', event_type: 't', headers: {} });
+    expect(
+      (await getEventView(sql, stored?.id ?? '', { ...pretty, payload: 'compact' }))?.payload?.text,
+    ).toBe('{"big": 12345678901234567890}');
+    const text = await getEventView(sql, plain?.id ?? '', pretty);
+    expect(text?.payload).toBeNull();
+    expect(text?.body.text).toBe('hello');
+    expect(await getEventView(sql, '00000000-0000-4000-8000-000000000000', pretty)).toBeNull();
+    expect(await getEventView(sql, 'not-a-uuid', pretty)).toBeNull();
+  });
+
+  it('reads at most maxChars of a payload whose text is far longer than its body, and says so', async () => {
+    // 30 bytes of body, 393,233 characters of payload text: stored before the worker bounded numbers.
+    const body = '[1e131071, 1e131071, 1e131071]';
+    const [row] = await sql<{ id: string }[]>`
+      INSERT INTO webhook_events (source, event_id, event_type, headers, body, payload, received_at)
+      VALUES ('huge', 'numbers', NULL, '{}', ${body}, ${body}::text::jsonb, now())
+      RETURNING id`;
+    for (const payload of ['pretty', 'compact'] as const) {
+      const view = await getEventView(sql, row?.id ?? '', { maxChars: 1000, payload });
+      expect(view?.payload?.text).toHaveLength(1000);
+      expect(view?.payload?.text.startsWith(payload === 'pretty' ? '[\n    1000' : '[1000')).toBe(true);
+      expect(view?.payload?.truncated).toBe(true);
+      expect(view?.payload?.chars).toBeGreaterThan(3 * 131_072);
+      expect(view?.body).toEqual({ text: body, chars: body.length, truncated: false });
+    }
+    const cut = await getEventView(sql, row?.id ?? '', { maxChars: 10, payload: 'compact' });
+    expect(cut?.body).toEqual({ text: body.slice(0, 10), chars: body.length, truncated: true });
   });
 });

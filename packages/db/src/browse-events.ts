@@ -107,16 +107,94 @@ export async function countRecentEventsBySource(sql: Queryable, now: Date): Prom
   });
 }
 
-const prettyRowSchema = z.object({ pretty: z.string().nullable() });
+const eventViewRowSchema = z.object({
+  id: z.uuid(),
+  source: z.string(),
+  event_id: z.string(),
+  event_type: z.string().nullable(),
+  headers: z.record(z.string(), z.string()),
+  body: z.string(),
+  body_chars: z.coerce.number().int(),
+  payload: z.string().nullable(),
+  payload_chars: z.coerce.number().int().nullable(),
+  received_at: z.date(),
+  processed_at: z.date(),
+});
+
+/** A text field of an event as read for display: at most `maxChars` of it, and its full length. */
+export interface BoundedText {
+  readonly text: string;
+  /** The whole field's length in characters; more than `text` holds when it was cut. */
+  readonly chars: number;
+  readonly truncated: boolean;
+}
+
+/** One stored event as the dashboard shows it, with body and payload cut to a bound. */
+export interface EventView {
+  readonly id: string;
+  readonly source: string;
+  readonly event_id: string;
+  readonly event_type: string | null;
+  readonly headers: Record<string, string>;
+  readonly received_at: Date;
+  readonly processed_at: Date;
+  /** The raw body. */
+  readonly body: BoundedText;
+  /** The payload as JSON text (indented when `pretty`), or null when the body was neither JSON nor form fields. */
+  readonly payload: BoundedText | null;
+}
+
+export interface EventViewOptions {
+  /** Characters of the body and of the payload text read at most; the rest stays in the database. */
+  readonly maxChars: number;
+  /** `pretty`: indented by the database (`jsonb_pretty`); `compact`: `payload::text`. */
+  readonly payload: 'pretty' | 'compact';
+}
+
 const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * An event's payload as indented JSON text made by the database, or null. Unlike JSON.stringify of
- * the parsed payload, it keeps every digit of numbers beyond 2^53.
+ * One event for display, or null. The payload's text is made by the database, so numbers beyond
+ * 2^53 keep every digit; it can be far longer than the body (`1e131071` is 9 bytes and 131,072
+ * digits, deep nesting indents every line), so only a prefix of it and of the body crosses the
+ * wire, with their lengths to say what was cut.
  */
-export async function getPrettyPayload(sql: Queryable, id: string): Promise<string | null> {
+export async function getEventView(
+  sql: Queryable,
+  id: string,
+  options: EventViewOptions,
+): Promise<EventView | null> {
   if (!UUID_TEXT.test(id)) return null;
+  const max = Math.max(0, Math.floor(options.maxChars));
+  const payloadText = options.payload === 'pretty' ? sql`jsonb_pretty(payload)` : sql`payload::text`;
+  // OFFSET 0 keeps the subquery whole, so the payload's text is made once for both its uses.
   const [row] = await sql<Record<string, unknown>[]>`
-    SELECT jsonb_pretty(payload) AS pretty FROM webhook_events WHERE id = ${id}`;
-  return row === undefined ? null : prettyRowSchema.parse(row).pretty;
+    SELECT id, source, event_id, event_type, headers,
+      left(body, ${max}) AS body, length(body) AS body_chars,
+      left(payload_text, ${max}) AS payload, length(payload_text) AS payload_chars,
+      received_at, processed_at
+    FROM (
+      SELECT id, source, event_id, event_type, headers, body, ${payloadText} AS payload_text,
+        received_at, processed_at
+      FROM webhook_events
+      WHERE id = ${id}
+      OFFSET 0
+    ) AS event`;
+  if (row === undefined) return null;
+  const parsed = eventViewRowSchema.parse(row);
+  const bounded = (text: string, chars: number): BoundedText => ({ text, chars, truncated: chars > max });
+  return {
+    id: parsed.id,
+    source: parsed.source,
+    event_id: parsed.event_id,
+    event_type: parsed.event_type,
+    headers: parsed.headers,
+    received_at: parsed.received_at,
+    processed_at: parsed.processed_at,
+    body: bounded(parsed.body, parsed.body_chars),
+    payload:
+      parsed.payload === null || parsed.payload_chars === null
+        ? null
+        : bounded(parsed.payload, parsed.payload_chars),
+  };
 }

@@ -1,11 +1,14 @@
 export {
+  type BoundedText,
   countRecentEventsBySource,
   type EventCursor,
   type EventPage,
   type EventSearch,
   type EventSummary,
+  type EventView,
+  type EventViewOptions,
   eventSummarySchema,
-  getPrettyPayload,
+  getEventView,
   type SourceCount,
   searchEvents,
 } from './browse-events.js';

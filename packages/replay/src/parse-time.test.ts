@@ -39,6 +39,14 @@ describe('parseTime', () => {
   });
 
   it.each([
+    ['1900-01-01T00:00:00Z', '1900-01-01T00:00:00.000Z'],
+    ['9999-12-31T23:59:59.999Z', '9999-12-31T23:59:59.999Z'],
+    ['45000d', new Date(now.getTime() - 45_000 * 86_400_000).toISOString()],
+  ])('accepts %s, inside the bounds', (text, expected) => {
+    expect(parseTime(text, now).toISOString()).toBe(expected);
+  });
+
+  it.each([
     '',
     'yesterday',
     '1',
@@ -55,6 +63,12 @@ describe('parseTime', () => {
     '2026-11-22T10:00:00+25:00',
     '22/11/2026',
     '1763805600',
+    '1000000d',
+    '999999999w',
+    '47000d',
+    '0000-01-01',
+    '1899-12-31T23:59:59Z',
+    '9999-12-31T23:00:00-05:00',
   ])('refuses %j with an invalid_input error', (text) => {
     expect(() => parseTime(text, now)).toThrow(ReplayError);
     expect(() => parseTime(text, now)).toThrow(

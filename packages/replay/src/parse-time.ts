@@ -8,13 +8,18 @@ const UNIT_MS: Readonly<Record<string, number>> = {
   w: 604_800_000,
 };
 const RELATIVE = /^(\d{1,9})([smhdw])$/;
+// Both databases store far wider ranges, but a Date outside four-digit years is written as
+// `+010000-...`, which neither reads back: such a filter would fail the query instead of the input.
+const EARLIEST_TIME = new Date('1900-01-01T00:00:00.000Z');
+const LATEST_TIME = new Date('9999-12-31T23:59:59.999Z');
 // A calendar date, optionally with a time; a time needs a zone, so the host's zone never changes what it means.
 const ISO =
   /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2}))?$/i;
 
 /**
  * An instant given as ISO-8601 (`2026-11-22T10:00:00Z`, `2026-11-22T12:00+02:00`, `2026-11-22` for
- * midnight UTC) or as a duration before `now` (`30s`, `30m`, `1h`, `2d`, `1w`).
+ * midnight UTC) or as a duration before `now` (`30s`, `30m`, `1h`, `2d`, `1w`), between 1900-01-01 and
+ * 9999-12-31 UTC.
  */
 export function parseTime(text: string, now: Date = new Date()): Date {
   const trimmed = text.trim();
@@ -59,7 +64,13 @@ function zoneOffsetMs(zone: string, text: string): number {
 }
 
 function checked(date: Date, text: string): Date {
-  if (Number.isNaN(date.getTime())) throw invalid(text);
+  const time = date.getTime();
+  if (Number.isNaN(time) || time < EARLIEST_TIME.getTime() || time > LATEST_TIME.getTime()) {
+    throw new ReplayError(
+      'invalid_input',
+      `cannot read "${text}" as a time: it must fall between 1900-01-01 and 9999-12-31 (ISO-8601 with a zone, or a duration ago such as 30m, 1h, 2d)`,
+    );
+  }
   return date;
 }
 

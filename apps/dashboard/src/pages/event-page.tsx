@@ -1,17 +1,26 @@
-import type { StoredEvent } from '@inlet/db';
+import type { BoundedText, EventView } from '@inlet/db';
 import type { AuthenticatedUser } from '../auth.js';
 import { formatAge, formatTime, Layout } from './layout.js';
 
 export interface EventPageProps {
   readonly user: AuthenticatedUser;
   readonly now: Date;
-  readonly event: StoredEvent;
+  /** The event, its body and its indented payload cut to the dashboard's bound. */
+  readonly event: EventView;
   /** The stored headers with credential-looking values redacted. */
   readonly headers: Readonly<Record<string, string>>;
-  /** Indented JSON of the payload, or null when the body was not JSON or form fields. */
-  readonly payload: string | null;
   /** Set right after a replay: the job that carries it. */
   readonly replayedJobId: string | null;
+}
+
+function Cut(props: { id: string; field: BoundedText }) {
+  if (!props.field.truncated) return null;
+  return (
+    <p class="notice" id={props.id}>
+      Cut: the first {props.field.text.length.toLocaleString('en-US')} of{' '}
+      {props.field.chars.toLocaleString('en-US')} characters are shown. The rest is stored in full.
+    </p>
+  );
 }
 
 export function EventPage(props: EventPageProps) {
@@ -82,15 +91,19 @@ export function EventPage(props: EventPageProps) {
       </div>
       <div class="card">
         <h2>Payload</h2>
-        {props.payload === null ? (
+        {event.payload === null ? (
           <p class="muted">The body is neither JSON nor form fields.</p>
         ) : (
-          <pre id="payload">{props.payload}</pre>
+          <>
+            <Cut id="payload-cut" field={event.payload} />
+            <pre id="payload">{event.payload.text}</pre>
+          </>
         )}
       </div>
       <div class="card">
         <h2>Raw body</h2>
-        <pre id="body">{event.body}</pre>
+        <Cut id="body-cut" field={event.body} />
+        <pre id="body">{event.body.text}</pre>
       </div>
     </Layout>
   );
