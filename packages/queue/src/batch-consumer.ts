@@ -103,6 +103,10 @@ export class BatchConsumer extends EventEmitter {
   private flushScheduled = false;
   private bytes = 0;
   private closing: Promise<void> | null = null;
+  /** Set by a forced close: nothing more is waited for. */
+  private forced = false;
+  /** Ends a graceful close's wait at once (see close). */
+  private stopWaiting: (() => void) | null = null;
   private loopDone: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
@@ -165,19 +169,34 @@ export class BatchConsumer extends EventEmitter {
   /**
    * Stops taking jobs and waits for those in flight to be done (completed, failed or delayed in
    * Redis). With `force`, returns without waiting: their locks expire and the stalled-job check of
-   * any consumer puts them back to wait.
+   * any consumer puts them back to wait. A forced close also cuts short a graceful one under way
+   * (a shutdown deadline).
    */
   close(force = false): Promise<void> {
+    if (force && !this.forced) {
+      this.forced = true;
+      this.stopWaiting?.();
+    }
     this.closing ??= (async () => {
       this.wake?.();
       this.blocking.disconnect();
-      if (!force) {
+      if (!this.forced) {
         // A take already sent is answered before the loop ends: its jobs are then in flight too.
-        await this.loopDone?.catch(() => {});
-        while (this.running.size > 0) await new Promise<void>((resolve) => this.whenDone(resolve));
+        await Promise.race([
+          this.loopDone?.catch(() => {}),
+          new Promise<void>((resolve) => {
+            this.stopWaiting = resolve;
+          }),
+        ]);
+        while (this.running.size > 0 && !this.forced) {
+          await new Promise<void>((resolve) => {
+            this.stopWaiting = resolve;
+            this.whenDone(resolve);
+          });
+        }
       }
       if (this.renewTimer) clearInterval(this.renewTimer);
-      await this.bull.close(force);
+      await this.bull.close(this.forced);
     })();
     return this.closing;
   }
