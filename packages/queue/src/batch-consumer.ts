@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { COMPLETE_JOBS, TAKE_JOBS } from './batch-scripts.js';
+import { COMPLETE_JOBS, FAIL_UNREADABLE_JOB, TAKE_JOBS } from './batch-scripts.js';
 import type { QueueNames } from './queue.js';
 
 /** A job as the consumer hands it over: its data is the JSON text BullMQ stored. */
@@ -70,7 +70,11 @@ type Taken = [RawJob[], number];
 interface ScriptedRedis extends Redis {
   inletTakeJobs(...args: (string | number)[]): Promise<Taken>;
   inletCompleteJobs(...args: (string | number)[]): Promise<Codes>;
+  inletFailUnreadableJob(...args: (string | number)[]): Promise<number>;
 }
+
+/** The job fields BullMQ parses as JSON when it reads a job (Job.fromId, Bull Board's lists). */
+const JSON_FIELDS = ['data', 'opts', 'progress', 'parent'] as const;
 
 /**
  * Consumes a BullMQ queue many jobs at a time. BullMQ's `Worker` runs two scripts per job (about
@@ -92,7 +96,16 @@ export class BatchConsumer extends EventEmitter {
   /** BullMQ's own worker without a processor: stalled-job checks, lock renewal, Job methods. */
   private readonly bull: Worker;
   private readonly keys: Record<
-    'wait' | 'active' | 'prioritized' | 'events' | 'meta' | 'delayed' | 'marker' | 'stalled' | 'completed',
+    | 'wait'
+    | 'active'
+    | 'prioritized'
+    | 'events'
+    | 'meta'
+    | 'delayed'
+    | 'marker'
+    | 'stalled'
+    | 'completed'
+    | 'failed',
     string
   >;
   private readonly prefix: string;
@@ -128,9 +141,11 @@ export class BatchConsumer extends EventEmitter {
       marker: key('marker'),
       stalled: key('stalled'),
       completed: key('completed'),
+      failed: key('failed'),
     };
     connection.defineCommand('inletTakeJobs', { numberOfKeys: 7, lua: TAKE_JOBS });
     connection.defineCommand('inletCompleteJobs', { numberOfKeys: 7, lua: COMPLETE_JOBS });
+    connection.defineCommand('inletFailUnreadableJob', { numberOfKeys: 5, lua: FAIL_UNREADABLE_JOB });
     this.redis = connection as ScriptedRedis;
     this.blocking = connection.duplicate({
       connectionName: `${connection.options.connectionName ?? 'inlet'}-blocking`,
@@ -356,8 +371,14 @@ export class BatchConsumer extends EventEmitter {
   }
 
   private async settleFailure(running: Running, error: Error): Promise<void> {
+    let job: Job | undefined;
     try {
-      const job = await Job.fromId(this.bull, running.job.id);
+      job = await Job.fromId(this.bull, running.job.id);
+    } catch (readError) {
+      await this.failUnreadable(running, error, readError);
+      return;
+    }
+    try {
       if (!job) return;
       if (error instanceof DelayJobError) {
         await job.moveToDelayed(error.until, running.token);
@@ -365,6 +386,51 @@ export class BatchConsumer extends EventEmitter {
       }
       await job.moveToFailed(error, running.token, false);
       this.emit('failed', job, error);
+    } catch (settleError) {
+      this.emit('error', settleError);
+    }
+  }
+
+  /**
+   * BullMQ could not read the job back, most likely because a field it parses is not JSON (a job
+   * written into Redis by something other than Inlet). Such a job can never run: left active, it
+   * would come back through the stalled-job check forever, and Bull Board could not list it. It
+   * is failed without BullMQ reading it, its unreadable text kept (see FAIL_UNREADABLE_JOB).
+   */
+  private async failUnreadable(running: Running, error: Error, readError: unknown): Promise<void> {
+    const { id } = running.job;
+    try {
+      const values = await this.redis.hmget(`${this.prefix}${id}`, ...JSON_FIELDS);
+      const unreadable = JSON_FIELDS.filter((_, index) => !isJsonOrMissing(values[index]));
+      if (unreadable.length === 0) {
+        // Readable after all: Redis failed the read. The job comes back once its lock expires.
+        this.emit('error', readError);
+        return;
+      }
+      const where = unreadable.map((field) =>
+        field === 'data' ? 'data.unreadableData' : `${field}.unreadable`,
+      );
+      const reason = `${error.message} (job not readable: ${unreadable.join(', ')} not JSON; kept as text in ${where.join(', ')})`;
+      const k = this.keys;
+      const code = await this.redis.inletFailUnreadableJob(
+        k.active,
+        k.failed,
+        k.events,
+        k.stalled,
+        k.meta,
+        this.prefix,
+        id,
+        running.token,
+        Date.now(),
+        reason,
+        ...unreadable,
+      );
+      if (code !== 1) {
+        this.emit('lockLost', id);
+        return;
+      }
+      const failed = await Job.fromId(this.bull, id);
+      if (failed) this.emit('failed', failed, new UnrecoverableError(reason));
     } catch (settleError) {
       this.emit('error', settleError);
     }
@@ -384,6 +450,16 @@ export class BatchConsumer extends EventEmitter {
     } catch (error) {
       this.emit('error', error);
     }
+  }
+}
+
+function isJsonOrMissing(text: string | null | undefined): boolean {
+  if (text === null || text === undefined) return true;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 
