@@ -17,10 +17,11 @@ const DIGIT_9 = 0x39;
 const JSON_NUMBER = /-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?/y;
 
 /**
- * A digit next to an exponent marker: without one anywhere in the body (strings included) no
- * number has an exponent, and the walk below is skipped. Most bodies never reach the walk.
+ * An exponent, wherever it is (inside strings too), unless a letter or `_` touches it, which no
+ * number's can in valid JSON (ids such as "in_1e5abc" are skipped). Adding these up over-counts a
+ * body's exponents, never under-counts them: a body within its budget by this count needs no walk.
  */
-const MAYBE_EXPONENT = /\d[eE][+-]?\d/;
+const EXPONENT_LIKE = /(?<![A-Za-z_])\d[eE][+-]?(\d+)(?![A-Za-z_])/g;
 
 /** Exponents may add up to this much in any body, however short: the extremes of a double, and more. */
 const MIN_EXPONENT_BUDGET = 4096;
@@ -71,7 +72,13 @@ export function exponentsWithinBudget(
   text: string,
   budget: number = Math.max(MIN_EXPONENT_BUDGET, text.length),
 ): boolean {
-  if (!MAYBE_EXPONENT.test(text)) return true;
+  let rough = 0;
+  EXPONENT_LIKE.lastIndex = 0;
+  for (let match = EXPONENT_LIKE.exec(text); match !== null; match = EXPONENT_LIKE.exec(text)) {
+    rough += exponentSize(match[1]);
+  }
+  if (rough <= budget) return true;
+  // Over budget by the rough count: walk the JSON, so that text inside strings does not count.
   let total = 0;
   let i = 0;
   while (i < text.length) {
@@ -98,6 +105,7 @@ export function exponentsWithinBudget(
 /** |exponent| of a number's exponent text, saturated far past any budget. */
 function exponentSize(exponent: string | undefined): number {
   if (exponent === undefined) return 0;
+  if (exponent.length <= 15) return Math.abs(Number(exponent));
   const digits = exponent.replace(/^[+-]?0*/, '');
   return digits.length > 15 ? Number.MAX_SAFE_INTEGER : Number(digits);
 }
