@@ -184,7 +184,15 @@ export class BatchWriter {
       if (culprit !== undefined && batch.includes(culprit)) {
         culprit.reject(error);
         const rest = batch.filter((item) => item !== culprit);
-        if (rest.length > 0) await this.commit(rest);
+        // A handler that hung may hang for its source's next events too: those go on in a batch
+        // of their own, so that the other sources' events are stored at once, not one timeout later.
+        const { source } = culprit.event;
+        const suspects =
+          error instanceof HandlerTimeoutError ? rest.filter((item) => item.event.source === source) : [];
+        const others = suspects.length === 0 ? rest : rest.filter((item) => item.event.source !== source);
+        await Promise.all(
+          [others, suspects].filter((part) => part.length > 0).map((part) => this.commit(part)),
+        );
         return;
       }
     }

@@ -95,6 +95,31 @@ describe('a handler that never returns', () => {
     },
   );
 
+  it('stores the other sources of a batch before trying its hung source again', async () => {
+    const writer = new BatchWriter({
+      sql: db.sql,
+      maxBatchSize: 10,
+      maxConcurrentBatches: 1,
+      handlerTimeoutMs: 300,
+      handlers: new Map([['never', never]]),
+    });
+    const settled: string[] = [];
+    const track = (label: string, write: Promise<unknown>) =>
+      write.then(
+        () => settled.push(`${label} stored`),
+        () => settled.push(`${label} failed`),
+      );
+    const first = writer.write(event('neighbour', 'order-first'));
+    await Promise.all([
+      track('hung 1', writer.write(event('never', 'order-1'))),
+      track('hung 2', writer.write(event('never', 'order-2'))),
+      track('other', writer.write(event('neighbour', 'order-other'))),
+    ]);
+    await first;
+    // Once the first hung event is known, the other source's event does not wait for the second.
+    expect(settled).toEqual(['hung 1 failed', 'other stored', 'hung 2 failed']);
+  });
+
   it('refuses the queries a handler sends after it was given up on', async () => {
     await db.sql`CREATE TABLE IF NOT EXISTS late_writes (n INT)`;
     let late: Promise<unknown> | undefined;
