@@ -31,25 +31,11 @@ export class GuardedTransaction {
     this.sql = this.wrap(tx);
   }
 
-  get closed(): boolean {
-    return this.closedBy !== null;
-  }
-
   /**
-   * True when `error` (or an error it wraps) was raised by a query of this transaction, as
-   * opposed to anything else a handler may throw, such as a failed `fetch` whose cause says
-   * ECONNREFUSED or a message that happens to read "restart transaction".
+   * The error raised by a query of this transaction that `error` is or wraps, or undefined: what a
+   * handler throws is told apart from its own statements' failures, such as a failed `fetch` whose
+   * cause says ECONNREFUSED or a message that happens to read "restart transaction".
    */
-  isOwnError(error: unknown): boolean {
-    let current: unknown = error;
-    for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
-      if (this.ownErrors.has(current)) return true;
-      current = (current as { cause?: unknown }).cause;
-    }
-    return false;
-  }
-
-  /** The own error found by `isOwnError`, unwrapped, or undefined. */
   ownErrorIn(error: unknown): unknown {
     let current: unknown = error;
     for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
