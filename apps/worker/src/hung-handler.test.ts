@@ -296,6 +296,44 @@ describe('event worker with hung handlers, against real Redis and PostgreSQL', (
     );
   });
 
+  it('sends the event of a handler whose fetch was refused to the failed set after its attempts', async () => {
+    const refused: Handler = () => {
+      throw new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } });
+    };
+    const restart: Handler = () => {
+      throw new Error('restart transaction: said an upstream API');
+    };
+    const { worker } = createEventWorker({
+      connection,
+      queue: names,
+      sql,
+      logger,
+      concurrency: 10,
+      handlers: new Map([
+        ['api', refused],
+        ['echo', restart],
+      ]),
+    });
+    cleanups.push(() => worker.close(true));
+    await queue.add('api', event('api', 'a1'), { jobId: 'api-1', ...fewAttempts });
+    await queue.add('echo', event('echo', 'e1'), { jobId: 'echo-1', ...fewAttempts });
+    const failed = await waitFor(
+      async () => {
+        const jobs = await queue.getFailed();
+        return jobs.length === 2 ? jobs : null;
+      },
+      20_000,
+      'both events failed',
+    );
+    for (const job of failed) expect(job.attemptsMade).toBe(2);
+    expect(failed.map((job) => job.failedReason).sort()).toEqual([
+      'handler of source api failed: fetch failed',
+      'handler of source echo failed: restart transaction: said an upstream API',
+    ]);
+    // Never taken for a database outage: nothing waits without spending attempts.
+    expect(await queue.getDelayedCount()).toBe(0);
+  });
+
   it('closes by its shutdown deadline with a hung job in flight, which stays in Redis to run again', async () => {
     // A connection and pool of its own, as a worker process has: the shutdown closes them.
     const workerConnection = createRedis(testRedisUrl(), 'worker');
