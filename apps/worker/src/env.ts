@@ -33,6 +33,10 @@ export const workerEnvShape = {
   INLET_DB_ISOLATION: z.enum(['default', 'serializable']).default('default'),
   /** CockroachDB only: make its sessions inject retry errors, to rehearse the retry path. */
   INLET_DB_INJECT_RETRY_ERRORS: booleanFromEnv.default(false),
+  /** How long a source's handler may take for one event; past it that event fails alone. */
+  INLET_HANDLER_TIMEOUT_MS: wholeNumber(100, 600_000).default(10_000),
+  /** How long SIGTERM waits for the jobs in flight before the worker closes anyway. */
+  INLET_SHUTDOWN_TIMEOUT_MS: wholeNumber(0, 3_600_000).default(30_000),
 };
 
 /** The settings, with the CA files read (once, here). */

@@ -3,6 +3,7 @@ export {
   type BatchWriterOptions,
   DatabaseUnavailableError,
   HandlerError,
+  HandlerTimeoutError,
   type WriteOutcome,
 } from './batch-writer.js';
 export { parseWorkerEnv, workerEnvShape } from './env.js';

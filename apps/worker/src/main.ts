@@ -7,6 +7,8 @@ import { pino } from 'pino';
 import { parseWorkerEnv } from './env.js';
 import { HandlerLoadError, loadHandlers } from './handlers.js';
 import { createWorkerMetrics } from './metrics.js';
+import { workerSessionSettings } from './session-settings.js';
+import { shutDown } from './shutdown.js';
 import { createEventWorker } from './worker.js';
 
 const DEFAULT_SOURCES = './inlet.sources.json';
@@ -25,7 +27,10 @@ async function main(): Promise<void> {
   const sql = createSql(env.DATABASE_URL, {
     max: Math.max(2, env.WORKER_BATCH_CONCURRENCY + 1),
     ssl: sslOptionsFor(env.DATABASE_URL, env.databaseTls?.ca),
-    ...(env.INLET_DB_INJECT_RETRY_ERRORS ? { session: { inject_retry_errors_enabled: 'true' } } : {}),
+    session: {
+      ...workerSessionSettings(env.INLET_HANDLER_TIMEOUT_MS),
+      ...(env.INLET_DB_INJECT_RETRY_ERRORS ? { inject_retry_errors_enabled: 'true' } : {}),
+    },
   });
   // Jobs wait for the database either way; this says at once why it cannot be reached, such as a
   // certificate that does not verify, rather than when the first event arrives.
@@ -59,6 +64,7 @@ async function main(): Promise<void> {
     lockDurationMs: env.WORKER_LOCK_DURATION_MS,
     maxBodyBytesInFlight: env.WORKER_MAX_BODY_BYTES_IN_FLIGHT,
     handlers,
+    handlerTimeoutMs: env.INLET_HANDLER_TIMEOUT_MS,
     ...(env.INLET_DB_ISOLATION === 'serializable' ? { isolation: 'serializable' as const } : {}),
     on: metrics,
   });
@@ -104,16 +110,19 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'worker draining');
-    // close() stops taking jobs and waits for those in flight (and so their batches) to finish.
-    // Without Redis none of them could be completed, and BullMQ's graceful close would wait for
-    // Redis forever (a wrong REDIS_TLS_CA_FILE, say): close at once, their jobs come back later.
-    await worker.close(connection.status !== 'ready');
-    await queue.close();
-    await sql.end({ timeout: 5 });
-    connection.disconnect();
+    logger.info({ signal, timeoutMs: env.INLET_SHUTDOWN_TIMEOUT_MS }, 'worker draining');
+    // Should closing itself hang (Redis or the database gone mid-way), exit all the same.
+    setTimeout(() => process.exit(0), env.INLET_SHUTDOWN_TIMEOUT_MS + 15_000).unref();
+    const { forced, leftInFlight } = await shutDown({
+      worker,
+      queue,
+      sql,
+      connection,
+      logger,
+      timeoutMs: env.INLET_SHUTDOWN_TIMEOUT_MS,
+    });
     server.close();
-    logger.info('worker stopped');
+    logger.info({ forced, leftInFlight }, 'worker stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -477,25 +477,33 @@ describe('BatchWriter watchdog', () => {
   it('gives a transaction that never settles back as unavailable, and frees its slot', async () => {
     const db = await createTestDatabase();
     try {
-      await db.sql`CREATE TABLE gate (id INT PRIMARY KEY)`;
-      await db.sql`INSERT INTO gate VALUES (1)`;
-      const blocker = await db.sql.reserve();
-      await blocker`BEGIN`;
-      await blocker`SELECT * FROM gate WHERE id = 1 FOR UPDATE`;
-      // The handler waits on the row lock held above: the transaction cannot settle.
-      const handler: Handler = async (_e, tx) => {
-        await tx`SELECT * FROM gate WHERE id = 1 FOR UPDATE`;
-      };
       const writer = new BatchWriter({
         sql: db.sql,
         maxBatchSize: 1,
         maxConcurrentBatches: 1,
         batchTimeoutMs: 300,
-        handlers: new Map([['slow', handler]]),
       });
-      await expect(writer.write(event('slow', 'stuck'))).rejects.toBeInstanceOf(DatabaseUnavailableError);
+      expect(await writer.write(event('slow', 'stuck'))).toBe('stored');
+      const blocker = await db.sql.reserve();
+      await blocker`BEGIN`;
+      await blocker`SELECT 1 FROM webhook_events WHERE source = 'slow' AND event_id = 'stuck' FOR UPDATE`;
+      // The replay's own UPDATE waits on the row lock held above: the transaction cannot settle.
+      await expect(writer.write({ ...event('slow', 'stuck'), replay: true })).rejects.toBeInstanceOf(
+        DatabaseUnavailableError,
+      );
       // The slot is free again: another event is written while the first is still blocked.
       expect(await writer.write(event('fast', 'next'))).toBe('stored');
+      // And the statement given up on was cancelled on the server, not left waiting on the lock.
+      await waitFor(
+        async () => {
+          const [row] = await db.sql<{ n: number }[]>`
+            SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = ${db.name} AND wait_event_type = 'Lock'`;
+          return row?.n === 0;
+        },
+        10_000,
+        'no statement waiting on a lock',
+      );
       await blocker`ROLLBACK`;
       blocker.release();
     } finally {

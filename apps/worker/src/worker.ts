@@ -24,6 +24,10 @@ export interface EventWorkerOptions {
   readonly maxBatchSize?: number;
   readonly maxConcurrentBatches?: number;
   readonly handlers?: ReadonlyMap<string, Handler>;
+  /** How long a handler may take for one event (default 10 s): past it that event fails alone. */
+  readonly handlerTimeoutMs?: number;
+  /** How long a transaction may make no progress before its events wait for the database (default 60 s). */
+  readonly batchTimeoutMs?: number;
   readonly isolation?: 'serializable';
   /**
    * Bytes of job data (bodies, mostly) this process holds at once (default 16 MiB). Past it the
@@ -84,6 +88,8 @@ export function createEventWorker(options: EventWorkerOptions): {
     maxBatchSize: options.maxBatchSize ?? 256,
     maxConcurrentBatches: options.maxConcurrentBatches ?? 2,
     ...(options.handlers ? { handlers: options.handlers } : {}),
+    ...(options.handlerTimeoutMs === undefined ? {} : { handlerTimeoutMs: options.handlerTimeoutMs }),
+    ...(options.batchTimeoutMs === undefined ? {} : { batchTimeoutMs: options.batchTimeoutMs }),
     ...(options.isolation ? { isolation: options.isolation } : {}),
     onRetry: () => {
       stats.transactionRetries += 1;

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sql } from './client.js';
-import { isJsonbCompatible, isPayloadRefusal, payloadJsonFor } from './payload-json.js';
+import {
+  exponentsWithinBudget,
+  isJsonbCompatible,
+  isPayloadRefusal,
+  payloadJsonFor,
+} from './payload-json.js';
 import { TestDatabase } from './test-database.js';
 
 let database: TestDatabase;
@@ -21,6 +26,38 @@ describe('payloadJsonFor without the check', () => {
     expect(payloadJsonFor('{"a":', 'application/json')).toBeNull();
     expect(payloadJsonFor('plain', 'text/plain', { check: false })).toBeNull();
     expect(payloadJsonFor('a=%00', 'application/x-www-form-urlencoded', { check: false })).toBeNull();
+  });
+});
+
+describe('numbers that would blow the payload up', () => {
+  // 4.5 KB that PostgreSQL's numeric stores exactly: 65 MB of payload::text, and as much again
+  // through jsonb_pretty.
+  const bomb = `[${Array.from({ length: 500 }, () => '1e131071').join(',')}]`;
+
+  it('refuse the payload, with or without the full check', () => {
+    expect(bomb.length).toBeLessThan(5000);
+    expect(payloadJsonFor(bomb, 'application/json', { check: false })).toBeNull();
+    expect(payloadJsonFor(bomb, 'application/json')).toBeNull();
+    expect(payloadJsonFor('{"n":1e131071}', undefined, { check: false })).toBeNull();
+    // Small exponents add up too: 2,000 of 1e999 is 6 KB of body for 2 MB of digits.
+    const many = `[${Array.from({ length: 2000 }, () => '1e999').join(',')}]`;
+    expect(payloadJsonFor(many, 'application/json', { check: false })).toBeNull();
+    expect(payloadJsonFor('[1E+3000, 2e-3000]', 'application/json', { check: false })).toBeNull();
+  });
+
+  it('keep ordinary numbers, and exponent-like text inside strings', () => {
+    const body = '{"id":"evt_1e99999","rate":1.5e-7,"big":2E+10,"n":12345678901234567890}';
+    expect(payloadJsonFor(body, 'application/json', { check: false })).toBe(body);
+    expect(payloadJsonFor(body, 'application/json')).toBe(body);
+    const escaped = '{"note":"quote \\" then 1e131071 \\\\","x":1}';
+    expect(JSON.parse(escaped)).toBeTruthy();
+    expect(exponentsWithinBudget(escaped)).toBe(true);
+    // Exponent-like text in strings past the budget: the JSON is walked, and strings do not count.
+    const wordy = JSON.stringify({ note: ' 1e999'.repeat(10), n: 1e300 });
+    expect(payloadJsonFor(wordy, 'application/json', { check: false })).toBe(wordy);
+    expect(exponentsWithinBudget('[1e4096]')).toBe(true);
+    expect(exponentsWithinBudget('[1e4097]')).toBe(false);
+    expect(exponentsWithinBudget('[1e5, 1e6]', 10)).toBe(false);
   });
 });
 

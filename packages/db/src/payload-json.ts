@@ -16,11 +16,22 @@ const DIGIT_9 = 0x39;
 
 const JSON_NUMBER = /-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?/y;
 
+/**
+ * An exponent, wherever it is (inside strings too), unless a letter or `_` touches it, which no
+ * number's can in valid JSON (ids such as "in_1e5abc" are skipped). Adding these up over-counts a
+ * body's exponents, never under-counts them: a body within its budget by this count needs no walk.
+ */
+const EXPONENT_LIKE = /(?<![A-Za-z_])\d[eE][+-]?(\d+)(?![A-Za-z_])/g;
+
+/** Exponents may add up to this much in any body, however short: the extremes of a double, and more. */
+const MIN_EXPONENT_BUDGET = 4096;
+
 export interface PayloadJsonOptions {
   /**
    * `false` hands a JSON body back without checking it (the check costs a full parse), for a caller
    * that lets the database judge it and stores the event without a payload should the database
-   * refuse it (see `isPayloadRefusal`). Default true.
+   * refuse it (see `isPayloadRefusal`). Default true. The size of its numbers is checked either way:
+   * the database would accept them, at many times the body's size.
    */
   readonly check?: boolean;
 }
@@ -45,7 +56,69 @@ export function payloadJsonFor(
       ? /^[ \t\n\r]*[[{]/.test(body)
       : mediaType.endsWith('/json') || mediaType.endsWith('+json');
   if (!isJson) return null;
-  return options.check === false || isJsonbCompatible(body) ? body : null;
+  if (options.check === false) return exponentsWithinBudget(body) ? body : null;
+  return isJsonbCompatible(body) ? body : null;
+}
+
+/**
+ * False when the body's numbers would grow far past the body once the database writes them out:
+ * jsonb keeps a number as an exact numeric, so `1e131071` (8 bytes) reads back as 131,072 digits,
+ * and a 4.5 KB array of them as 65 MB of `payload::text`. The numbers' exponents may add up to the
+ * body's length (or 4096, for a short body) at most, which keeps the stored payload's text within
+ * about twice the body plus 4 KB. Only numbers count: an exponent-like run inside a string (an id
+ * such as "a1e99") is text.
+ */
+export function exponentsWithinBudget(
+  text: string,
+  budget: number = Math.max(MIN_EXPONENT_BUDGET, text.length),
+): boolean {
+  let rough = 0;
+  EXPONENT_LIKE.lastIndex = 0;
+  for (let match = EXPONENT_LIKE.exec(text); match !== null; match = EXPONENT_LIKE.exec(text)) {
+    rough += exponentSize(match[1]);
+  }
+  if (rough <= budget) return true;
+  // Over budget by the rough count: walk the JSON, so that text inside strings does not count.
+  let total = 0;
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      i = endOfAnyString(text, i + 1);
+    } else if (c === MINUS || (c >= DIGIT_0 && c <= DIGIT_9)) {
+      JSON_NUMBER.lastIndex = i;
+      const match = JSON_NUMBER.exec(text);
+      if (!match) {
+        i++;
+        continue;
+      }
+      total += exponentSize(match[3]);
+      if (total > budget) return false;
+      i = JSON_NUMBER.lastIndex;
+    } else {
+      i++;
+    }
+  }
+  return true;
+}
+
+/** |exponent| of a number's exponent text, saturated far past any budget. */
+function exponentSize(exponent: string | undefined): number {
+  if (exponent === undefined) return 0;
+  if (exponent.length <= 15) return Math.abs(Number(exponent));
+  const digits = exponent.replace(/^[+-]?0*/, '');
+  return digits.length > 15 ? Number.MAX_SAFE_INTEGER : Number(digits);
+}
+
+/** Index just past the string whose contents start at `start` (escapes skipped, not judged). */
+function endOfAnyString(text: string, start: number): number {
+  let i = start;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) return i + 1;
+    i += c === BACKSLASH ? 2 : 1;
+  }
+  return text.length;
 }
 
 /**
@@ -62,7 +135,8 @@ export function isPayloadRefusal(error: unknown): boolean {
 /**
  * True when `text` is JSON that PostgreSQL's and CockroachDB's jsonb accept. Stricter than
  * JSON.parse: jsonb rejects `\u0000` and unpaired surrogate escapes, nesting deep enough to exhaust
- * the server's stack, and numbers beyond its numeric range.
+ * the server's stack, and numbers beyond its numeric range. Numbers whose exponents would blow the
+ * payload up far past the body are refused too (see exponentsWithinBudget).
  */
 export function isJsonbCompatible(text: string): boolean {
   try {
@@ -70,7 +144,7 @@ export function isJsonbCompatible(text: string): boolean {
   } catch {
     return false;
   }
-  return withinJsonbLimits(text);
+  return withinJsonbLimits(text) && exponentsWithinBudget(text);
 }
 
 /** Walks text already known to be valid JSON. */

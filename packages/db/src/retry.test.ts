@@ -64,6 +64,22 @@ describe('retryDelayMs', () => {
 });
 
 describe('withTransaction', () => {
+  it('stops retrying once its signal is aborted: the caller has given up on the work', async () => {
+    const abort = new AbortController();
+    let calls = 0;
+    const failure = await withTransaction(
+      sql,
+      async (tx) => {
+        calls += 1;
+        abort.abort();
+        await tx.unsafe(raiseSql('40001'));
+      },
+      { signal: abort.signal, baseDelayMs: 1 },
+    ).catch((error: unknown) => error);
+    expect(calls).toBe(1);
+    expect((failure as { code?: string }).code).toBe('40001');
+  });
+
   it('retries real serialization failures until every increment lands', async () => {
     await sql`INSERT INTO counters (id, n) VALUES (1, 0)`;
     const retried: unknown[] = [];

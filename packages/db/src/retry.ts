@@ -12,6 +12,8 @@ export interface RetryOptions {
   maxDelayMs?: number;
   /** Called before each retry with the error and the number of the attempt that failed (from 1). */
   onRetry?: (error: unknown, attempt: number) => void;
+  /** Once aborted, a retryable error is no longer retried: the caller has given up on the work. */
+  signal?: AbortSignal;
 }
 
 export interface WithTransactionOptions extends RetryOptions {
@@ -75,10 +77,11 @@ export async function withTransaction<T>(
       const { value } = await sql.begin(begin, run);
       return value;
     } catch (error) {
-      if (!isRetryableTxError(error)) throw error;
+      if (!isRetryableTxError(error) || options.signal?.aborted) throw error;
       if (attempt >= maxAttempts) throw new TransactionRetriesExhaustedError(error, attempt);
       options.onRetry?.(error, attempt);
       await sleep(retryDelayMs(attempt, options));
+      if (options.signal?.aborted) throw error;
     }
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { COMPLETE_JOBS, TAKE_JOBS } from './batch-scripts.js';
+import { COMPLETE_JOBS, FAIL_UNREADABLE_JOB, TAKE_JOBS } from './batch-scripts.js';
 import type { QueueNames } from './queue.js';
 
 /** A job as the consumer hands it over: its data is the JSON text BullMQ stored. */
@@ -70,7 +70,11 @@ type Taken = [RawJob[], number];
 interface ScriptedRedis extends Redis {
   inletTakeJobs(...args: (string | number)[]): Promise<Taken>;
   inletCompleteJobs(...args: (string | number)[]): Promise<Codes>;
+  inletFailUnreadableJob(...args: (string | number)[]): Promise<number>;
 }
+
+/** The job fields BullMQ parses as JSON when it reads a job (Job.fromId, Bull Board's lists). */
+const JSON_FIELDS = ['data', 'opts', 'progress', 'parent'] as const;
 
 /**
  * Consumes a BullMQ queue many jobs at a time. BullMQ's `Worker` runs two scripts per job (about
@@ -92,7 +96,16 @@ export class BatchConsumer extends EventEmitter {
   /** BullMQ's own worker without a processor: stalled-job checks, lock renewal, Job methods. */
   private readonly bull: Worker;
   private readonly keys: Record<
-    'wait' | 'active' | 'prioritized' | 'events' | 'meta' | 'delayed' | 'marker' | 'stalled' | 'completed',
+    | 'wait'
+    | 'active'
+    | 'prioritized'
+    | 'events'
+    | 'meta'
+    | 'delayed'
+    | 'marker'
+    | 'stalled'
+    | 'completed'
+    | 'failed',
     string
   >;
   private readonly prefix: string;
@@ -103,6 +116,10 @@ export class BatchConsumer extends EventEmitter {
   private flushScheduled = false;
   private bytes = 0;
   private closing: Promise<void> | null = null;
+  /** Set by a forced close: nothing more is waited for. */
+  private forced = false;
+  /** Ends a graceful close's wait at once (see close). */
+  private stopWaiting: (() => void) | null = null;
   private loopDone: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
@@ -124,9 +141,11 @@ export class BatchConsumer extends EventEmitter {
       marker: key('marker'),
       stalled: key('stalled'),
       completed: key('completed'),
+      failed: key('failed'),
     };
     connection.defineCommand('inletTakeJobs', { numberOfKeys: 7, lua: TAKE_JOBS });
     connection.defineCommand('inletCompleteJobs', { numberOfKeys: 7, lua: COMPLETE_JOBS });
+    connection.defineCommand('inletFailUnreadableJob', { numberOfKeys: 5, lua: FAIL_UNREADABLE_JOB });
     this.redis = connection as ScriptedRedis;
     this.blocking = connection.duplicate({
       connectionName: `${connection.options.connectionName ?? 'inlet'}-blocking`,
@@ -165,19 +184,34 @@ export class BatchConsumer extends EventEmitter {
   /**
    * Stops taking jobs and waits for those in flight to be done (completed, failed or delayed in
    * Redis). With `force`, returns without waiting: their locks expire and the stalled-job check of
-   * any consumer puts them back to wait.
+   * any consumer puts them back to wait. A forced close also cuts short a graceful one under way
+   * (a shutdown deadline).
    */
   close(force = false): Promise<void> {
+    if (force && !this.forced) {
+      this.forced = true;
+      this.stopWaiting?.();
+    }
     this.closing ??= (async () => {
       this.wake?.();
       this.blocking.disconnect();
-      if (!force) {
+      if (!this.forced) {
         // A take already sent is answered before the loop ends: its jobs are then in flight too.
-        await this.loopDone?.catch(() => {});
-        while (this.running.size > 0) await new Promise<void>((resolve) => this.whenDone(resolve));
+        await Promise.race([
+          this.loopDone?.catch(() => {}),
+          new Promise<void>((resolve) => {
+            this.stopWaiting = resolve;
+          }),
+        ]);
+        while (this.running.size > 0 && !this.forced) {
+          await new Promise<void>((resolve) => {
+            this.stopWaiting = resolve;
+            this.whenDone(resolve);
+          });
+        }
       }
       if (this.renewTimer) clearInterval(this.renewTimer);
-      await this.bull.close(force);
+      await this.bull.close(this.forced);
     })();
     return this.closing;
   }
@@ -337,8 +371,14 @@ export class BatchConsumer extends EventEmitter {
   }
 
   private async settleFailure(running: Running, error: Error): Promise<void> {
+    let job: Job | undefined;
     try {
-      const job = await Job.fromId(this.bull, running.job.id);
+      job = await Job.fromId(this.bull, running.job.id);
+    } catch (readError) {
+      await this.failUnreadable(running, error, readError);
+      return;
+    }
+    try {
       if (!job) return;
       if (error instanceof DelayJobError) {
         await job.moveToDelayed(error.until, running.token);
@@ -346,6 +386,51 @@ export class BatchConsumer extends EventEmitter {
       }
       await job.moveToFailed(error, running.token, false);
       this.emit('failed', job, error);
+    } catch (settleError) {
+      this.emit('error', settleError);
+    }
+  }
+
+  /**
+   * BullMQ could not read the job back, most likely because a field it parses is not JSON (a job
+   * written into Redis by something other than Inlet). Such a job can never run: left active, it
+   * would come back through the stalled-job check forever, and Bull Board could not list it. It
+   * is failed without BullMQ reading it, its unreadable text kept (see FAIL_UNREADABLE_JOB).
+   */
+  private async failUnreadable(running: Running, error: Error, readError: unknown): Promise<void> {
+    const { id } = running.job;
+    try {
+      const values = await this.redis.hmget(`${this.prefix}${id}`, ...JSON_FIELDS);
+      const unreadable = JSON_FIELDS.filter((_, index) => !isJsonOrMissing(values[index]));
+      if (unreadable.length === 0) {
+        // Readable after all: Redis failed the read. The job comes back once its lock expires.
+        this.emit('error', readError);
+        return;
+      }
+      const where = unreadable.map((field) =>
+        field === 'data' ? 'data.unreadableData' : `${field}.unreadable`,
+      );
+      const reason = `${error.message} (job not readable: ${unreadable.join(', ')} not JSON; kept as text in ${where.join(', ')})`;
+      const k = this.keys;
+      const code = await this.redis.inletFailUnreadableJob(
+        k.active,
+        k.failed,
+        k.events,
+        k.stalled,
+        k.meta,
+        this.prefix,
+        id,
+        running.token,
+        Date.now(),
+        reason,
+        ...unreadable,
+      );
+      if (code !== 1) {
+        this.emit('lockLost', id);
+        return;
+      }
+      const failed = await Job.fromId(this.bull, id);
+      if (failed) this.emit('failed', failed, new UnrecoverableError(reason));
     } catch (settleError) {
       this.emit('error', settleError);
     }
@@ -365,6 +450,16 @@ export class BatchConsumer extends EventEmitter {
     } catch (error) {
       this.emit('error', error);
     }
+  }
+}
+
+function isJsonOrMissing(text: string | null | undefined): boolean {
+  if (text === null || text === undefined) return true;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

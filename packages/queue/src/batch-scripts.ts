@@ -193,3 +193,47 @@ if rcall("LLEN", waitKey) == 0 and rcall("LLEN", activeKey) == 0 and rcall("ZCAR
 end
 return codes
 `;
+
+/**
+ * Fails a job that BullMQ cannot read back (a field it parses as JSON is not JSON: written by
+ * something other than Inlet), without reading it: BullMQ's `moveToFailed` needs the job read
+ * first, and Bull Board could list neither the active job nor, once failed, the failed set. So the
+ * unreadable fields are set aside first: `data` becomes `{"unreadableData": "<the text>"}`, any
+ * other field is kept as text under `<field>.unreadable` and left to BullMQ's default. Then the job
+ * leaves active for the failed set, as an `UnrecoverableError` would put it there.
+ *
+ * KEYS: active, failed, events, stalled, meta
+ * ARGV: job key prefix, id, lock token, now (ms), failed reason, then the unreadable fields
+ * Returns 1 failed, -2 lock missing, -6 lock held by another, -3 not active.
+ */
+export const FAIL_UNREADABLE_JOB = `
+local activeKey, failedKey, eventsKey, stalledKey, metaKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local prefix, id, token, now, reason = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local rcall = redis.call
+local jobKey = prefix .. id
+local lockKey = jobKey .. ":lock"
+local holder = rcall("GET", lockKey)
+if holder ~= token then return holder and -6 or -2 end
+if rcall("LREM", activeKey, -1, id) == 0 then return -3 end
+rcall("DEL", lockKey)
+rcall("SREM", stalledKey, id)
+
+for i = 6, #ARGV do
+  local field = ARGV[i]
+  local value = rcall("HGET", jobKey, field)
+  if value then
+    if field == "data" then
+      rcall("HSET", jobKey, "data", cjson.encode({ unreadableData = value }))
+    else
+      rcall("HSET", jobKey, field .. ".unreadable", value)
+      rcall("HDEL", jobKey, field)
+    end
+  end
+end
+
+rcall("HINCRBY", jobKey, "atm", 1)
+rcall("HSET", jobKey, "failedReason", reason, "finishedOn", now)
+rcall("ZADD", failedKey, now, id)
+${MAX_EVENTS}rcall("XADD", eventsKey, "MAXLEN", "~", maxEvents, "*", "event", "failed", "jobId", id, "failedReason", reason, "prev", "active")
+return 1
+`;
