@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { Idempotency } from '@inlet/config';
 import {
   type DeliveryRequest,
@@ -108,7 +108,10 @@ export function contentKeyFor(
   if (!setting && provider.signsEventId) return undefined;
   const content = provider.signedContent(request, settings);
   if (content === undefined || idsAreSigned(provider, content, setting)) return undefined;
-  const hash = createHash('sha256');
-  for (const part of content.parts) hash.update(part);
-  return hash.digest('hex');
+  const [only] = content.parts;
+  // The one-shot hash costs less than half a streaming one on a typical body (GitHub's, Shopify's).
+  if (content.parts.length === 1 && only !== undefined) return hash('sha256', only, 'hex');
+  const digest = createHash('sha256');
+  for (const part of content.parts) digest.update(part);
+  return digest.digest('hex');
 }
