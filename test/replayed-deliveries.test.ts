@@ -133,8 +133,16 @@ describe('a replayed delivery under a fresh delivery id, through ingest, the que
         await post(name, body, { ...without(original, idHeader), [idHeader]: `${name}-delivery-2` }),
       ).toBe(`${name}-delivery-2`);
       if (name !== 'partner') {
-        // Without an id the event id falls back to the body's hash; the partner's header is required.
+        // Without an id the event id falls back to the body's hash.
         expect(await post(name, body, without(original, idHeader))).toMatch(/^sha256:/);
+      } else {
+        // The header that names the event is required: without it there is nothing to store.
+        const refused = await app.request(`/webhooks/${name}`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json', ...without(original, idHeader) },
+        });
+        expect(refused.status).toBe(400);
       }
       await drained();
       expect(await rowsOf(name)).toEqual([`${name}-delivery-1`]);
