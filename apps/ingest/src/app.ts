@@ -15,7 +15,7 @@ import type { Backlog } from './backlog-monitor.js';
 import type { BodyBudget, BodyLease } from './body-budget.js';
 import { resolveClientAddress } from './client-address.js';
 import { IngestError, statusFor } from './errors.js';
-import { deriveEventId } from './event-id.js';
+import { contentKeyFor, deriveEventId } from './event-id.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 import type { RateDecision, SourceRateLimiter } from './rate-limiter.js';
 import { readBoundedBody } from './read-body.js';
@@ -273,6 +273,10 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       if (verified.eventType === undefined && verified.eventTypeField) {
         job.eventTypeField = verified.eventTypeField;
       }
+      const contentSha256 = source.dedupeByContent
+        ? contentKeyFor(source.provider, source.settings, request, source.idempotency)
+        : undefined;
+      if (contentSha256 !== undefined) job.contentSha256 = contentSha256;
       await deps.producer.enqueue(job);
     } catch (error) {
       if (error instanceof QueueUnavailableError) {

@@ -87,6 +87,7 @@ function toNewEvent(item: Pending): NewEvent {
     body: event.body,
     payloadJson: payloadOf(item),
     receivedAt: new Date(event.receivedAt),
+    contentSha256: event.contentSha256 ?? null,
   };
 }
 

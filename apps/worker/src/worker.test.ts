@@ -188,6 +188,43 @@ describe('BatchWriter against real PostgreSQL', () => {
     expect(seen).toEqual(['invoice.paid', null, 'test.event']);
   });
 
+  it('treats a replay under a fresh id like a duplicate: no row, no handler, no error, also within one batch', async () => {
+    const handled: string[] = [];
+    const handler: Handler = async (e) => {
+      handled.push(e.eventId);
+    };
+    const sizes: number[] = [];
+    const writer = new BatchWriter({
+      sql,
+      maxBatchSize: 10,
+      maxConcurrentBatches: 1,
+      handlers: new Map([['replayed', handler]]),
+      onCommit: (n) => sizes.push(n),
+    });
+    const content = 'd'.repeat(64);
+    const copy = (eventId: string, contentSha256?: string) => ({
+      ...event('replayed', eventId, '{"same":"body"}'),
+      ...(contentSha256 ? { contentSha256 } : {}),
+    });
+    // The first write runs alone; the three below wait for it and form one batch.
+    const first = writer.write(copy('first', 'e'.repeat(64)));
+    const outcomes = await Promise.all([
+      writer.write(copy('delivery-1', content)),
+      writer.write(copy('delivery-2', content)),
+      writer.write(copy('sha256:fallback', content)),
+    ]);
+    expect(await first).toBe('stored');
+    expect(sizes).toEqual([1, 3]);
+    expect(outcomes).toEqual(['stored', 'duplicate', 'duplicate']);
+    // Later, in a batch of its own.
+    expect(await writer.write(copy('delivery-3', content))).toBe('duplicate');
+    expect(handled).toEqual(['first', 'delivery-1']);
+    expect(await countEvents(sql, 'replayed')).toBe(2);
+    // An operator's replay of the stored event still runs its handler.
+    expect(await writer.write({ ...copy('delivery-1', content), replay: true })).toBe('replayed');
+    expect(handled).toEqual(['first', 'delivery-1', 'delivery-1']);
+  });
+
   it('fails only the event whose handler throws, and stores nothing of it', async () => {
     const handler: Handler = async (e, tx) => {
       await tx`UPDATE counters SET n = n + 100 WHERE name = 'paid'`;

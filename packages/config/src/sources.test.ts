@@ -28,6 +28,20 @@ describe('parseSources', () => {
     expect(gh?.maxBodyBytes).toBe(1_048_576);
   });
 
+  it('deduplicates by content unless a source turns it off, and refuses anything but a boolean', () => {
+    const sources = parseSources({
+      sources: {
+        gh: { provider: 'github', secrets: ['x'] },
+        open: { provider: 'github', secrets: ['x'], dedupeByContent: false },
+      },
+    });
+    expect(sources.get('gh')?.dedupeByContent).toBe(true);
+    expect(sources.get('open')?.dedupeByContent).toBe(false);
+    expect(() =>
+      parseSources({ sources: { gh: { provider: 'github', secrets: ['x'], dedupeByContent: 'false' } } }),
+    ).toThrow(/sources\.gh\.dedupeByContent: must be true or false/);
+  });
+
   it('keeps provider options for the verifier', () => {
     const sources = parseSources({
       sources: { shop: { provider: 'hmac', secrets: ['s'], header: 'X-Sig', encoding: 'base64' } },

@@ -37,6 +37,12 @@ export const commonSourceShape = {
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
   idempotency: idempotencySchema.optional(),
+  /**
+   * Where the event id is not signed (GitHub, Shopify, Twilio, Linear, an idempotency header), a
+   * delivery whose signed content is already stored is a replay and is not stored again. Off only
+   * for a source that really sends identical signed bodies under different ids.
+   */
+  dedupeByContent: z.boolean({ error: 'must be true or false' }).default(true),
   /** Overrides INLET_RATE_LIMIT for this source. */
   rateLimit: rateLimitSchema.optional(),
   /** The provider's published delivery ranges; anyone else gets 403. */
@@ -58,6 +64,8 @@ export interface Source {
   readonly settings: BaseSourceOptions & Readonly<Record<string, unknown>>;
   readonly maxBodyBytes: number;
   readonly idempotency: Idempotency | undefined;
+  /** Deliveries whose event id is not signed are deduplicated on their signed content too. */
+  readonly dedupeByContent: boolean;
   /** The source's own rate limit; undefined means the deployment's default (INLET_RATE_LIMIT). */
   readonly rateLimit: RateLimit | undefined;
   /** Client addresses admitted; undefined admits any. */
@@ -157,6 +165,7 @@ export function parseSources(document: unknown, options: ParseSourcesOptions = {
       settings: { ...data, secrets },
       maxBodyBytes: data.maxBodyBytes,
       idempotency: data.idempotency,
+      dedupeByContent: data.dedupeByContent,
       rateLimit: data.rateLimit,
       allowedIps: data.allowedIps === undefined ? undefined : IpRanges.parse(data.allowedIps),
       handler:

@@ -162,6 +162,47 @@ describe('insertEvents', () => {
     expect(await insertEvents(sql, [])).toEqual([]);
   });
 
+  it('stores a content once per source, whatever the event id, as a database with no help would', async () => {
+    const content = 'a'.repeat(64);
+    const other = 'b'.repeat(64);
+    await insertEvent(sql, newEvent({ source: 'gh', eventId: 'delivery-1', contentSha256: content }));
+    const results = await insertEvents(sql, [
+      // A replay of a stored delivery under a fresh id, and under the fallback id.
+      newEvent({ source: 'gh', eventId: 'delivery-2', contentSha256: content }),
+      newEvent({ source: 'gh', eventId: 'sha256:whatever', contentSha256: content }),
+      // Two copies of a new content inside the batch: the first is stored.
+      newEvent({ source: 'gh', eventId: 'delivery-3', contentSha256: other }),
+      newEvent({ source: 'gh', eventId: 'delivery-4', contentSha256: other }),
+      // The id the loser carried is still free for other content.
+      newEvent({ source: 'gh', eventId: 'delivery-4', contentSha256: 'c'.repeat(64) }),
+      // The same content in another source, and events without a content key, are unaffected.
+      newEvent({ source: 'shop', eventId: 'delivery-2', contentSha256: content }),
+      newEvent({ source: 'gh', eventId: 'plain-1' }),
+      newEvent({ source: 'gh', eventId: 'plain-2', contentSha256: null }),
+    ]);
+    expect(results.map((result) => result.inserted)).toEqual([
+      false,
+      false,
+      true,
+      false,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    const rows = await sql<{ source: string; event_id: string; content_sha256: string | null }[]>`
+      SELECT source, event_id, content_sha256 FROM webhook_events ORDER BY source, event_id`;
+    expect(rows.map((row) => `${row.source}/${row.event_id}`)).toEqual([
+      'gh/delivery-1',
+      'gh/delivery-3',
+      'gh/delivery-4',
+      'gh/plain-1',
+      'gh/plain-2',
+      'shop/delivery-2',
+    ]);
+    expect(rows.find((row) => row.event_id === 'delivery-4')?.content_sha256).toBe('c'.repeat(64));
+  });
+
   it('stores JSON, form and plain payloads side by side in one batch of several statements', async () => {
     const form = 'a=1&a=2';
     const events = Array.from({ length: 300 }, (_, i) => {

@@ -28,10 +28,15 @@ export interface NewEvent {
   /** JSON text for the `payload` column (see `payloadJsonFor`), parsed by the database itself. */
   payloadJson: string | null;
   receivedAt: Date;
+  /**
+   * Hex SHA-256 of what the signature covered, for an event whose id is not signed: a second event
+   * of the source with the same content is a replay, stored no more than a second copy of an id.
+   */
+  contentSha256?: string | null | undefined;
 }
 
 export interface InsertEventResult {
-  /** False when `(source, event_id)` was already stored: the event is a duplicate. */
+  /** False when `(source, event_id)` or `(source, content_sha256)` was already stored: a duplicate. */
   inserted: boolean;
   /** The new row's id, null for a duplicate. */
   id: string | null;
@@ -40,7 +45,7 @@ export interface InsertEventResult {
 // Statements hold a power-of-two number of rows, up to this many: a batch of any size then uses a
 // few statement shapes that each connection prepares once, where one statement per batch size would
 // make PostgreSQL parse and plan a new statement of thousands of parameters for nearly every batch.
-// 8 parameters a row keeps the largest far below the protocol's 65535-parameter limit.
+// 10 parameters a row keeps the largest far below the protocol's 65535-parameter limit.
 const MAX_ROWS_PER_STATEMENT = 256;
 
 /** Splits `count` rows into power-of-two chunk sizes, largest first: 300 is 256 + 32 + 8 + 4. */
@@ -64,8 +69,8 @@ export async function insertEvent(sql: Queryable, event: NewEvent): Promise<Inse
 
 /**
  * Stores several events with multi-row inserts, answering for each in input order. Within the
- * batch only the first occurrence of a `(source, eventId)` pair can be inserted; later ones are
- * reported as duplicates, whichever database runs it.
+ * batch an event is a duplicate of an earlier one with its `(source, eventId)` or its
+ * `(source, contentSha256)`, as if they had been inserted one by one, whichever database runs it.
  */
 export async function insertEvents(
   sql: Queryable,
@@ -73,9 +78,18 @@ export async function insertEvents(
 ): Promise<InsertEventResult[]> {
   const results: InsertEventResult[] = events.map(() => ({ inserted: false, id: null }));
   const firstIndexByKey = new Map<string, number>();
+  const contents = new Set<string>();
   events.forEach((event, index) => {
     const key = eventKey(event.source, event.eventId);
-    if (!firstIndexByKey.has(key)) firstIndexByKey.set(key, index);
+    if (firstIndexByKey.has(key)) return;
+    // An event that loses to an earlier copy of its content claims nothing: a later event with its
+    // id and other content is new, as it would be were the two inserted one after the other.
+    if (event.contentSha256) {
+      const content = eventKey(event.source, event.contentSha256);
+      if (contents.has(content)) return;
+      contents.add(content);
+    }
+    firstIndexByKey.set(key, index);
   });
   const unique = [...firstIndexByKey.values()];
 
@@ -103,31 +117,36 @@ function insertChunk(sql: Queryable, chunk: readonly NewEvent[]) {
     const payloadIsBody = event.payloadJson === event.body;
     const payload = payloadIsBody ? null : event.payloadJson;
     const typeField = event.eventType === null ? (event.eventTypeField ?? null) : null;
+    const content = event.contentSha256 ?? null;
     return i === 0
       ? sql`(${event.source}::text, ${event.eventId}::text, ${event.eventType}::text, ${typeField}::text,
           ${sql.json(event.headers)}::jsonb, ${event.body}::text, ${payloadIsBody}::bool, ${payload}::text,
-          ${event.receivedAt}::timestamptz)`
+          ${event.receivedAt}::timestamptz, ${content}::text)`
       : sql`,(${event.source}, ${event.eventId}, ${event.eventType}, ${typeField}, ${sql.json(event.headers)},
-          ${event.body}, ${payloadIsBody}, ${payload}, ${event.receivedAt})`;
+          ${event.body}, ${payloadIsBody}, ${payload}, ${event.receivedAt}, ${content})`;
   });
   // `text` then `jsonb`, never a jsonb-typed parameter: postgres.js would JSON.stringify the text
   // again and store a JSON string scalar. The payload is cast in a subquery that OFFSET 0 keeps
   // from being flattened, so the event type is read from the parsed payload rather than parsing
-  // the body a second time.
+  // the body a second time. ON CONFLICT without a target: a row that meets either unique index,
+  // (source, event_id) or (source, content_sha256), is a duplicate and inserts nothing.
   return sql<{ id: string; source: string; event_id: string }[]>`
-    INSERT INTO webhook_events (source, event_id, event_type, headers, body, payload, received_at)
+    INSERT INTO webhook_events
+      (source, event_id, event_type, headers, body, payload, received_at, content_sha256)
     SELECT source, event_id,
       COALESCE(event_type,
         CASE WHEN jsonb_typeof(payload -> type_field) = 'string' THEN payload ->> type_field END),
-      headers, body, payload, received_at
+      headers, body, payload, received_at, content_sha256
     FROM (
       SELECT source, event_id, event_type, type_field, headers, body,
-        CASE WHEN payload_is_body THEN body::jsonb ELSE payload::jsonb END AS payload, received_at
+        CASE WHEN payload_is_body THEN body::jsonb ELSE payload::jsonb END AS payload, received_at,
+        content_sha256
       FROM (VALUES ${rows})
-        AS v (source, event_id, event_type, type_field, headers, body, payload_is_body, payload, received_at)
+        AS v (source, event_id, event_type, type_field, headers, body, payload_is_body, payload,
+          received_at, content_sha256)
       OFFSET 0
     ) AS parsed
-    ON CONFLICT (source, event_id) DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING id, source, event_id`;
 }
 

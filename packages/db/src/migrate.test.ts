@@ -44,14 +44,24 @@ describe('the package migrations', () => {
     const migrations = await loadMigrations();
     expect(migrations.map(({ version, name, file }) => ({ version, name, file }))).toEqual([
       { version: 1, name: 'webhook_events', file: '0001_webhook_events.sql' },
+      { version: 2, name: 'content_sha256', file: '0002_content_sha256.sql' },
+      { version: 3, name: 'content_sha256_unique', file: '0003_content_sha256_unique.sql' },
     ]);
   });
 
   it('create webhook_events as the contract describes', async () => {
     const log: string[] = [];
-    expect(await migrate(sql, { log: (message) => log.push(message) })).toEqual([1]);
-    expect(log).toEqual(['applied migration 0001_webhook_events.sql']);
-    expect(await recordedVersions(sql)).toEqual([{ version: 1, name: 'webhook_events' }]);
+    expect(await migrate(sql, { log: (message) => log.push(message) })).toEqual([1, 2, 3]);
+    expect(log).toEqual([
+      'applied migration 0001_webhook_events.sql',
+      'applied migration 0002_content_sha256.sql',
+      'applied migration 0003_content_sha256_unique.sql',
+    ]);
+    expect(await recordedVersions(sql)).toEqual([
+      { version: 1, name: 'webhook_events' },
+      { version: 2, name: 'content_sha256' },
+      { version: 3, name: 'content_sha256_unique' },
+    ]);
 
     const columns = await sql<{ column_name: string; data_type: string; is_nullable: string }[]>`
       SELECT column_name, data_type, is_nullable FROM information_schema.columns
@@ -66,6 +76,7 @@ describe('the package migrations', () => {
       ['payload', 'jsonb', 'YES'],
       ['received_at', 'timestamp with time zone', 'NO'],
       ['processed_at', 'timestamp with time zone', 'NO'],
+      ['content_sha256', 'text', 'YES'],
     ]);
 
     const indexes = await sql<{ indexname: string; indexdef: string }[]>`
@@ -78,18 +89,25 @@ describe('the package migrations', () => {
     );
     expect(definitions.webhook_events_received_id_idx).toContain('(received_at DESC, id)');
     expect(definitions.webhook_events_pkey).toContain('(id)');
+    expect(definitions.webhook_events_source_content_sha256_key).toContain('UNIQUE INDEX');
+    expect(definitions.webhook_events_source_content_sha256_key).toContain(
+      '(source, content_sha256) WHERE (content_sha256 IS NOT NULL)',
+    );
   });
 
   it('do nothing when run again', async () => {
     const log: string[] = [];
     expect(await migrate(sql, { log: (message) => log.push(message) })).toEqual([]);
     expect(log).toEqual(['schema is up to date']);
-    expect(await recordedVersions(sql)).toEqual([{ version: 1, name: 'webhook_events' }]);
+    expect(await recordedVersions(sql)).toEqual([
+      { version: 1, name: 'webhook_events' },
+      { version: 2, name: 'content_sha256' },
+      { version: 3, name: 'content_sha256_unique' },
+    ]);
   });
 
   it('can be re-run statement by statement', async () => {
-    const [migration] = await loadMigrations();
-    await sql.unsafe(migration?.sql ?? '');
+    for (const migration of await loadMigrations()) await sql.unsafe(migration.sql);
   });
 });
 
@@ -97,8 +115,12 @@ describe('concurrent runners', () => {
   it('two runners at once both succeed and apply each migration once', async () => {
     const database = await freshDatabase();
     const [first, second] = await Promise.all([migrate(database.connect()), migrate(database.connect())]);
-    expect([...(first ?? []), ...(second ?? [])]).toEqual([1]);
-    expect(await recordedVersions(database.connect())).toEqual([{ version: 1, name: 'webhook_events' }]);
+    expect([...(first ?? []), ...(second ?? [])].sort()).toEqual([1, 2, 3]);
+    expect(await recordedVersions(database.connect())).toEqual([
+      { version: 1, name: 'webhook_events' },
+      { version: 2, name: 'content_sha256' },
+      { version: 3, name: 'content_sha256_unique' },
+    ]);
   });
 
   it('runners racing to create the bookkeeping table all succeed', async () => {
@@ -108,7 +130,7 @@ describe('concurrent runners', () => {
       const results = await Promise.all(
         Array.from({ length: 6 }, () => migrate(database.connect({ max: 1 }))),
       );
-      expect(results.flat()).toEqual([1]);
+      expect(results.flat().sort()).toEqual([1, 2, 3]);
     }
   }, 30_000);
 

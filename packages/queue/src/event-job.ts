@@ -15,6 +15,15 @@ export const eventJobSchema = z.object({
   headers: z.record(z.string(), z.string()),
   /** The raw body, byte-exact (ingest only accepts UTF-8 bodies). */
   body: z.string(),
+  /**
+   * Hex SHA-256 of what the signature covers, for a delivery whose event id is not signed: the
+   * database stores a source's content once, so a captured delivery resent under a fresh id is a
+   * duplicate. Absent where the id is signed, or the source turned `dedupeByContent` off.
+   */
+  contentSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   /** When ingest accepted the delivery, in milliseconds since the epoch. */
   receivedAt: z.number().int().nonnegative(),
   /**

@@ -12,6 +12,7 @@ export {
   type Handshake,
   type NonceStore,
   type Provider,
+  type SignedContent,
   type SignInput,
   type SourceOptions,
   type Verified,

@@ -34,6 +34,20 @@ export interface Verified {
   readonly handshake?: Handshake | undefined;
 }
 
+/** What a signature covers of a delivery, for telling a replay from a new event. */
+export interface SignedContent {
+  /**
+   * The parts of the signed content, in order (a signed timestamp and id included; constants of the
+   * source, such as a configured URL, left out): a replay must repeat them all.
+   */
+  readonly parts: readonly (string | Uint8Array)[];
+  /**
+   * True when the body's exact bytes are signed. False when an equivalent of it is (Twilio signs form
+   * parameters, whatever their order or encoding): an id read from the raw body is then not bound.
+   */
+  readonly bodyExact: boolean;
+}
+
 /**
  * Common source options every verifier may read. A type alias rather than an interface so that a
  * provider's own options still fit the `Record`-like source of the default `Provider`.
@@ -97,6 +111,17 @@ export interface Provider<Shape extends z.ZodRawShape = z.ZodRawShape> {
   exampleBody?(input: { readonly timestamp: number }): string;
   /** False for schemes that need no shared secret (`jwt`); then `secrets` may be empty. Default true. */
   readonly usesSecrets?: boolean;
+  /**
+   * Whether the signature covers the event id `verify` returns (Stripe's body `id`, Standard
+   * Webhooks' `webhook-id`). False where the id travels beside what is signed (GitHub's
+   * `X-GitHub-Delivery`): a captured body and signature then verify under any delivery id.
+   */
+  readonly signsEventId: boolean;
+  /**
+   * What the signature of a delivery that `verify` accepted covers; undefined when it does not cover
+   * the body. Only asked for deliveries whose event id is not signed, so it costs the others nothing.
+   */
+  signedContent(request: DeliveryRequest, source: SourceOptions<Shape>): SignedContent | undefined;
   verify(
     request: DeliveryRequest,
     source: SourceOptions<Shape>,

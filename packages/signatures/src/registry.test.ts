@@ -30,6 +30,24 @@ const fixtures: Record<string, { options?: Record<string, unknown>; secret?: str
   linear: { body: JSON.stringify({ type: 'Issue', action: 'create', webhookTimestamp: NOW }) },
 };
 
+/** Whether each scheme's own event id is signed ('none': it has no delivery id of its own). */
+const EVENT_ID_SIGNED: Record<string, boolean | 'none'> = {
+  github: false,
+  shopify: false,
+  twilio: false,
+  linear: false,
+  stripe: true,
+  'standard-webhooks': true,
+  svix: true,
+  twitch: true,
+  slack: true,
+  paddle: true,
+  square: true,
+  jwt: true,
+  zoom: 'none',
+  hmac: 'none',
+};
+
 function setUp(provider: Provider) {
   const fixture = fixtures[provider.name] ?? {};
   const secret = fixture.secret ?? 'a-registry-test-secret';
@@ -103,6 +121,35 @@ describe.each(providerNames)('%s', (name) => {
     );
     expect(verified).toBeTypeOf('object');
     expect(verified.handshake).toBeUndefined();
+  });
+
+  // The attack: the same body and signature sent again under another delivery id. Where that still
+  // verifies with a different id, the provider must not call its id signed.
+  it('says truly whether its event id is covered by the signature', async () => {
+    const request = createDeliveryRequest({ body, headers, now: NOW });
+    const verified = await provider.verify(request, source, context);
+    const renamed: Record<string, string> = {};
+    for (const [key, value] of Object.entries(headers)) {
+      renamed[key] = value === 'delivery-1' ? 'delivery-2' : value;
+    }
+    let replayedId: string | undefined;
+    const replayed = await outcome(async () => {
+      const again = await provider.verify(
+        createDeliveryRequest({ body, headers: renamed, now: NOW }),
+        source,
+        {
+          ...context,
+          nonces: createMemoryNonceStore(),
+        },
+      );
+      replayedId = again.eventId;
+    });
+    expect(verified.eventId === undefined ? 'none' : provider.signsEventId).toBe(EVENT_ID_SIGNED[name]);
+    if (replayed === 'passed' && replayedId !== verified.eventId) expect(provider.signsEventId).toBe(false);
+    // Every scheme here signs the body's exact bytes (jwt through its bodyHashClaim, Twilio a JSON body).
+    const content = provider.signedContent(request, source);
+    expect(content?.bodyExact).toBe(true);
+    expect(content?.parts.at(-1)).toBe(request.rawBody);
   });
 
   it('lists lowercase credential headers', () => {

@@ -13,6 +13,9 @@ export const github = defineProvider({
   optionsSchema: z.object({}),
   // X-Hub-Signature is the legacy SHA-1 signature GitHub still sends: never accepted, never stored.
   credentialHeaders: [SIGNATURE_HEADER, 'x-hub-signature'],
+  // X-GitHub-Delivery is not signed: only the body is.
+  signsEventId: false,
+  signedContent: (request) => ({ parts: [request.rawBody], bodyExact: true }),
 
   verify(request, source) {
     const signature = requirePrefixedHexSignature(request, SIGNATURE_HEADER, PREFIX);

@@ -30,6 +30,15 @@ export const hmac = defineProvider({
   // The credential is the header the source configures (`header`), not a fixed name:
   // whoever strips credentials from stored or logged headers must drop `source.header` too.
   credentialHeaders: [],
+  // The scheme has no delivery id: the event id is the body's hash or the source's idempotency setting.
+  signsEventId: true,
+  signedContent: (request, source) => ({
+    parts:
+      source.timestampHeader === undefined
+        ? [request.rawBody]
+        : [requireHeader(request, source.timestampHeader), '.', request.rawBody],
+    bodyExact: true,
+  }),
 
   verify(request, source) {
     const header = requireHeader(request, source.header);

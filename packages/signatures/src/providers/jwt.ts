@@ -300,6 +300,11 @@ export const jwt = defineProvider({
   // The default credential; a source that configures another `header` carries its token there, and
   // whoever strips credentials from stored or logged headers must drop `source.header` too.
   credentialHeaders: [DEFAULT_HEADER],
+  // The token id (jti) is a claim of the signed token.
+  signsEventId: true,
+  // The token stands apart from the body, which it binds only through bodyHashClaim.
+  signedContent: (request, source) =>
+    source.bodyHashClaim === undefined ? undefined : { parts: [request.rawBody], bodyExact: true },
   usesSecrets: false,
 
   async verify(request, source, context) {

@@ -25,6 +25,9 @@ export const linear = defineProvider({
   name: 'linear',
   optionsSchema: z.object({}),
   credentialHeaders: [SIGNATURE_HEADER],
+  // Linear-Delivery is not signed: only the body, with its webhookTimestamp, is.
+  signsEventId: false,
+  signedContent: (request) => ({ parts: [request.rawBody], bodyExact: true }),
 
   exampleBody({ timestamp }) {
     return JSON.stringify({

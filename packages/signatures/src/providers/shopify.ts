@@ -13,6 +13,9 @@ export const shopify = defineProvider({
   name: 'shopify',
   optionsSchema: z.object({}),
   credentialHeaders: [SIGNATURE_HEADER],
+  // X-Shopify-Webhook-Id is not signed: only the body is.
+  signsEventId: false,
+  signedContent: (request) => ({ parts: [request.rawBody], bodyExact: true }),
 
   verify(request, source) {
     const signature = decodeBase64(requireHeader(request, SIGNATURE_HEADER));

@@ -50,6 +50,12 @@ export const slack = defineProvider({
   name: 'slack',
   optionsSchema: z.object({}),
   credentialHeaders: [SIGNATURE_HEADER],
+  // The event_id is read from the signed body.
+  signsEventId: true,
+  signedContent: (request) => ({
+    parts: [VERSION, ':', requireHeader(request, TIMESTAMP_HEADER), ':', request.rawBody],
+    bodyExact: true,
+  }),
 
   verify(request, source) {
     const signature = requirePrefixedHexSignature(request, SIGNATURE_HEADER, PREFIX);

@@ -26,6 +26,9 @@ export const square = defineProvider({
   optionsSchema: squareOptionsSchema,
   // x-square-signature is the legacy SHA-1 signature: never accepted, never stored.
   credentialHeaders: [SIGNATURE_HEADER, 'x-square-signature'],
+  // The event id is read from the signed body; the configured URL is the same for every delivery.
+  signsEventId: true,
+  signedContent: (request) => ({ parts: [request.rawBody], bodyExact: true }),
 
   verify(request, source) {
     const signature = decodeBase64(requireHeader(request, SIGNATURE_HEADER));

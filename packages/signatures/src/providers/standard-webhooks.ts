@@ -208,6 +208,18 @@ export function standardWebhooksScheme({
     name,
     optionsSchema: z.object({}),
     credentialHeaders: [signatureHeader],
+    // The id is part of the signed content, `id.timestamp.body`.
+    signsEventId: true,
+    signedContent: (request) => ({
+      parts: [
+        requireHeader(request, idHeader),
+        '.',
+        requireHeader(request, timestampHeader),
+        '.',
+        request.rawBody,
+      ],
+      bodyExact: true,
+    }),
 
     verify(request, source) {
       const id = requireHeader(request, idHeader);

@@ -25,6 +25,12 @@ export const stripe = defineProvider({
   name: 'stripe',
   optionsSchema: z.object({}),
   credentialHeaders: [SIGNATURE_HEADER],
+  // The event id is read from the signed body.
+  signsEventId: true,
+  signedContent(request) {
+    const { timestamp } = parseTimestampedSignatures(requireHeader(request, SIGNATURE_HEADER), HEADER_FORMAT);
+    return { parts: [timestamp, '.', request.rawBody], bodyExact: true };
+  },
 
   verify(request, source) {
     const { timestamp, signatures } = parseTimestampedSignatures(

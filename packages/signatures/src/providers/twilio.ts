@@ -95,6 +95,14 @@ export const twilio = defineProvider({
   name: 'twilio',
   optionsSchema: twilioOptionsSchema,
   credentialHeaders: [SIGNATURE_HEADER],
+  // I-Twilio-Idempotency-Token is not signed.
+  signsEventId: false,
+  // The URL is the source's own, the same for every delivery. A JSON body is bound byte for byte (its
+  // hash is in the signed URL); a form body only through its sorted parameters.
+  signedContent: (request) =>
+    mediaType(request.header('content-type')) === 'application/json'
+      ? { parts: [request.rawBody], bodyExact: true }
+      : { parts: [formParameters(request.text)], bodyExact: false },
 
   verify(request, source) {
     const signature = decodeBase64(requireHeader(request, SIGNATURE_HEADER));

@@ -59,6 +59,12 @@ export const twitch = defineProvider({
   name: 'twitch',
   optionsSchema: z.object({}),
   credentialHeaders: [SIGNATURE_HEADER],
+  // The message id is part of the signed content.
+  signsEventId: true,
+  signedContent: (request) => ({
+    parts: [requireHeader(request, ID_HEADER), requireHeader(request, TIMESTAMP_HEADER), request.rawBody],
+    bodyExact: true,
+  }),
 
   verify(request, source) {
     const id = requireHeader(request, ID_HEADER);

@@ -34,6 +34,12 @@ export const zoom = defineProvider({
   name: 'zoom',
   optionsSchema: z.object({}),
   credentialHeaders: [SIGNATURE_HEADER],
+  // Zoom has no delivery id: the event id is the body's hash.
+  signsEventId: true,
+  signedContent: (request) => ({
+    parts: ['v0:', requireHeader(request, TIMESTAMP_HEADER), ':', request.rawBody],
+    bodyExact: true,
+  }),
 
   verify(request, source) {
     const signature = requirePrefixedHexSignature(request, SIGNATURE_HEADER, PREFIX);
