@@ -9,13 +9,14 @@ import {
   PayloadError,
   SignatureError,
   VerifierUnavailableError,
+  type VerifyContext,
 } from '@inlet/signatures';
 import { type Context, Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Backlog } from './backlog-monitor.js';
 import type { BodyBudget, BodyLease } from './body-budget.js';
 import { clientKey, resolveClientAddress } from './client-address.js';
-import { type IngestErrorCode, IngestError, statusFor } from './errors.js';
+import { IngestError, type IngestErrorCode, statusFor } from './errors.js';
 import { deriveEventId } from './event-id.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
@@ -142,6 +143,62 @@ function credentialHeadersOf(source: Source): ReadonlySet<string> {
   return new Set(names.map((name) => name.toLowerCase()));
 }
 
+function admit(decision: RateDecision): void {
+  if (!decision.allowed) {
+    throw new IngestError(
+      'rate_limited',
+      'This source has sent more deliveries than its rate limit allows; retry later.',
+      decision.retryAfterSeconds,
+    );
+  }
+}
+
+/**
+ * What a verifier gets when the source has a rate limit: the point is spent once, after the
+ * signature verified, and before a single-use token id is claimed, so that a delivery refused for
+ * its rate has not used up its token. A point spent for a token that then turns out to be used is
+ * given back.
+ */
+class VerifyRun implements VerifyContext, NonceStore {
+  private spentUntil: number | undefined;
+
+  constructor(
+    readonly sourceName: string,
+    private readonly store: NonceStore,
+    private readonly limiter: SourceRateLimiter,
+    private readonly window: WindowState,
+  ) {}
+
+  get nonces(): NonceStore {
+    return this;
+  }
+
+  async claim(key: string, ttlSeconds: number): Promise<boolean> {
+    const spending = this.spend();
+    if (spending) await spending;
+    return this.store.claim(key, ttlSeconds);
+  }
+
+  /** Spends the point (once); throws `rate_limited` when the window has none left. */
+  spend(): Promise<void> | undefined {
+    if (this.spentUntil !== undefined) return undefined;
+    const decision = this.limiter.spendFrom(this.window);
+    if (decision instanceof Promise) return decision.then((settled) => this.spent(settled));
+    this.spent(decision);
+    return undefined;
+  }
+
+  refund(): void {
+    if (this.spentUntil !== undefined) this.limiter.refund(this.window, this.spentUntil);
+    this.spentUntil = undefined;
+  }
+
+  private spent(decision: RateDecision): void {
+    admit(decision);
+    this.spentUntil = this.window.endsAt;
+  }
+}
+
 export function createApp(deps: IngestDeps): Hono<AppEnv> {
   const now = deps.now ?? Date.now;
   const peerAddress = deps.peerAddress ?? socketAddress;
@@ -243,7 +300,13 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
     if (!source) {
       if (failureLimiter && key !== undefined) failureLimiter.failed(UNKNOWN_SOURCE, key);
       unknownRefused += 1;
-      unknownNotice(name, client?.address);
+      unknownNotice(
+        name,
+        (
+          client ??
+          resolveClientAddress(peerAddress(c), () => c.req.header('x-forwarded-for'), deps.trustedProxies)
+        )?.address,
+      );
       throw new IngestError('unknown_source', 'No source with this name is configured.');
     }
     if (source.allowedIps && !source.allowedIps.contains(client)) {
@@ -320,24 +383,20 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       throw new IngestError('invalid_payload', 'The body contains a NUL character.');
 
     const request: DeliveryRequest = { rawBody, text, header: (name) => c.req.header(name), now: now() };
-    // Spent before verifying, so that a refused delivery has not used up a single-use token, and
-    // given back if it does not verify: forgeries never cost a source its deliveries.
-    let spentUntil: number | undefined;
-    if (rateLimiter && window) {
-      const decision = rateLimiter.spendFrom(window);
-      admit(decision instanceof Promise ? await decision : decision);
-      spentUntil = window.endsAt;
-    }
+    // The source's rate limit is spent once the delivery verifies: forgeries never cost a source
+    // its deliveries (they count against their sender's failures instead).
+    const run = rateLimiter && window ? new VerifyRun(source.name, nonces, rateLimiter, window) : undefined;
     let verified: Awaited<ReturnType<Source['provider']['verify']>>;
     try {
-      const verifying = source.provider.verify(request, source.settings, {
-        sourceName: source.name,
-        nonces,
-      });
+      const verifying = source.provider.verify(
+        request,
+        source.settings,
+        run ?? { sourceName: source.name, nonces },
+      );
       // Most schemes answer synchronously: awaiting a plain value would still cost a turn.
       verified = verifying instanceof Promise ? await verifying : verifying;
     } catch (error) {
-      if (rateLimiter && window && spentUntil !== undefined) rateLimiter.refund(window, spentUntil);
+      run?.refund();
       if (error instanceof SignatureError) {
         metrics.signatureFailure(source.name, error.code);
         throw new IngestError(error.code, error.message);
@@ -348,6 +407,10 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
         throw new IngestError('unavailable', error.message, RETRY_AFTER_SECONDS);
       }
       throw error;
+    }
+    if (run) {
+      const spending = run.spend();
+      if (spending) await spending;
     }
     if (verified.handshake) {
       const { body, contentType, status } = verified.handshake;
@@ -393,16 +456,6 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
     });
   }
 
-  function admit(decision: RateDecision): void {
-    if (!decision.allowed) {
-      throw new IngestError(
-        'rate_limited',
-        'This source has sent more deliveries than its rate limit allows; retry later.',
-        decision.retryAfterSeconds,
-      );
-    }
-  }
-
   const errorResponse = (c: Context<AppEnv>, error: IngestError) => {
     const headers: Record<string, string> = { 'X-Request-Id': requestIdOf(c) };
     if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
@@ -427,7 +480,8 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       // A flood is thousands of these a second: /metrics counts them, a log line each would cost
       // more than refusing them.
       // Unknown sources are logged as a count (see unknownNotice).
-      if (error.code === 'rate_limited' || error.code === 'unknown_source') deps.logger.debug(fields, 'refused');
+      if (error.code === 'rate_limited' || error.code === 'unknown_source')
+        deps.logger.debug(fields, 'refused');
       else deps.logger.info(fields, 'refused');
     }
     return errorResponse(c, error);

@@ -22,7 +22,11 @@ describe('FailureLimiter', () => {
 
   it('tracks at most maxClients, dropping ended windows to make room', () => {
     let now = 0;
-    const limiter = new FailureLimiter({ limit: { points: 1, durationSeconds: 1 }, maxClients: 2, now: () => now });
+    const limiter = new FailureLimiter({
+      limit: { points: 1, durationSeconds: 1 },
+      maxClients: 2,
+      now: () => now,
+    });
     limiter.failed('s', 'a');
     limiter.failed('s', 'b');
     limiter.failed('s', 'c');

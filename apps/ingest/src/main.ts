@@ -111,7 +111,10 @@ async function main(): Promise<void> {
   const metricsPort = env.INLET_METRICS_PORT;
   if (metricsServer && metricsPort !== undefined) {
     const listening = () =>
-      logger.info({ port: metricsPort, host: env.INLET_METRICS_HOST ?? 'every interface' }, 'metrics listening');
+      logger.info(
+        { port: metricsPort, host: env.INLET_METRICS_HOST ?? 'every interface' },
+        'metrics listening',
+      );
     if (env.INLET_METRICS_HOST === undefined) metricsServer.listen(metricsPort, listening);
     else metricsServer.listen(metricsPort, env.INLET_METRICS_HOST, listening);
   }

@@ -24,5 +24,7 @@ const MAX_LOGGED_LENGTH = 64;
  * 64 characters, so that a 15,000-character source name costs a log line no more than any other.
  */
 export function forLog(text: string): string {
-  return text.length <= MAX_LOGGED_LENGTH ? text : `${text.slice(0, MAX_LOGGED_LENGTH)}…(${text.length} chars)`;
+  return text.length <= MAX_LOGGED_LENGTH
+    ? text
+    : `${text.slice(0, MAX_LOGGED_LENGTH)}…(${text.length} chars)`;
 }

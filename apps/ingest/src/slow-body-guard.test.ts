@@ -17,7 +17,12 @@ function body(startedAt: number): WatchedBody & { cuts: number; bytes: number } 
 describe('SlowBodyGuard', () => {
   it('cuts a body that brings too few bytes in a window, or outlasts the timeout, and no other', () => {
     let now = 0;
-    const guard = new SlowBodyGuard({ timeoutMs: 10_000, minBytesPerSecond: 100, windowMs: 2000, now: () => now });
+    const guard = new SlowBodyGuard({
+      timeoutMs: 10_000,
+      minBytesPerSecond: 100,
+      windowMs: 2000,
+      now: () => now,
+    });
     const idle = body(0);
     const steady = body(0);
     const burst = body(0);
