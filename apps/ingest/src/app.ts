@@ -77,6 +77,7 @@ const FAILURE_CODES: ReadonlySet<IngestErrorCode> = new Set<IngestErrorCode>([
   'invalid_token',
   'unknown_source',
   'invalid_payload',
+  'request_timeout',
 ]);
 
 function acceptedMediaType(contentType: string | undefined): boolean {
