@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { parseSources } from '@inlet/config';
 import { createEventQueue, createRedis, createRedisRateLimitStore, EventProducer } from '@inlet/queue';
-import { createMemoryNonceStore } from '@inlet/signatures';
+import { createMemoryNonceStore, generateJwtKeyPair } from '@inlet/signatures';
 import { testRedisUrl, uniqueQueue } from '@inlet/testkit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,6 +156,68 @@ describe('ingest with forged deliveries', () => {
       expect((await app.request(`/webhooks/${name}`, forged())).status).toBe(404);
     expect((await app.request('/webhooks/d', forged())).status).toBe(429);
     expect((await app.request('/webhooks/other', delivery('other'))).status).toBe(202);
+  });
+});
+
+describe('a rate-limited jwt source with single-use tokens', () => {
+  it('does not use up the token of a delivery refused for its rate, and gives the point back for a used token', async () => {
+    const keys = await generateJwtKeyPair('ES256');
+    const jwtSources = parseSources({
+      sources: {
+        partner: {
+          provider: 'jwt',
+          publicKeys: [keys.publicJwk],
+          issuer: 'https://issuer.example/',
+          audience: 'https://hooks.example/webhooks/partner',
+          requireJti: true,
+          rateLimit: { points: 2, durationSeconds: 60 },
+        },
+      },
+    });
+    const names = uniqueQueue();
+    const connection = createRedis(testRedisUrl(), 'producer');
+    const producer = new EventProducer(createEventQueue(connection, names), connection);
+    await producer.waitUntilReady();
+    const nonces = createMemoryNonceStore();
+    const build = (prefix: string) =>
+      createApp({
+        sources: jwtSources,
+        producer,
+        nonces,
+        logger: pino({ level: 'silent' }),
+        rateLimiter: new SourceRateLimiter({ store: createRedisRateLimitStore(connection, prefix) }),
+        peerAddress: () => '192.0.2.1',
+      });
+    const source = jwtSources.get('partner');
+    if (!source) throw new Error('partner');
+    const send = async (app: ReturnType<typeof build>, jti: string) => {
+      const headers = await source.provider.sign(
+        {
+          body: '{}',
+          secret: JSON.stringify(keys.privateJwk),
+          timestamp: Math.floor(Date.now() / 1000),
+          id: jti,
+        },
+        source.settings,
+      );
+      return (await app.request('/webhooks/partner', { method: 'POST', body: '{}', headers })).status;
+    };
+    try {
+      const app = build(`${names.prefix}:a`);
+      expect(await send(app, 'jti-1')).toBe(202);
+      // A used token spends a point before its claim fails, and gives it back: jti-2 still fits.
+      expect(await send(app, 'jti-1')).toBe(401);
+      expect(await send(app, 'jti-2')).toBe(202);
+      expect(await send(app, 'jti-3')).toBe(429);
+      // Another instance does not know the window is spent: it learns so when jti-3 has verified,
+      // just before the token would be claimed.
+      expect(await send(build(`${names.prefix}:a`), 'jti-3')).toBe(429);
+      // jti-3 was refused for its rate, not claimed: once there is room (a fresh window here), it is taken.
+      expect(await send(build(`${names.prefix}:b`), 'jti-3')).toBe(202);
+    } finally {
+      await producer.queue.obliterate({ force: true });
+      await producer.close();
+    }
   });
 });
 
