@@ -325,8 +325,8 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
         BACKLOG_RETRY_AFTER_SECONDS,
       );
     }
-    // Only refused here while the window is known to be spent: a point is spent once the body
-    // has arrived, and given back if it does not verify (see acceptHeld).
+    // Refused here, before the body is read, only while the window is known to be spent: the
+    // point itself is spent once the delivery verifies (see VerifyRun).
     const window = rateWindows.get(source.name);
     if (rateLimiter && window) admit(rateLimiter.check(window));
     if (!failureLimiter || key === undefined) return accept(c, source, requestId, key, window);
