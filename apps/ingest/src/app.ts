@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { HttpBindings } from '@hono/node-server';
 import type { IpAddress, IpRanges, RateLimit, Source, Sources } from '@inlet/config';
 import { type EventJob, type EventProducer, QueueUnavailableError } from '@inlet/queue';
@@ -8,17 +9,21 @@ import {
   PayloadError,
   SignatureError,
   VerifierUnavailableError,
+  type VerifyContext,
 } from '@inlet/signatures';
 import { type Context, Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Backlog } from './backlog-monitor.js';
 import type { BodyBudget, BodyLease } from './body-budget.js';
-import { resolveClientAddress } from './client-address.js';
-import { IngestError, statusFor } from './errors.js';
+import { clientKey, resolveClientAddress } from './client-address.js';
+import { IngestError, type IngestErrorCode, statusFor } from './errors.js';
 import { contentKeyFor, deriveEventId } from './event-id.js';
+import type { FailureLimiter } from './failure-limiter.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
-import type { RateDecision, SourceRateLimiter } from './rate-limiter.js';
-import { readBoundedBody } from './read-body.js';
+import { atMostEvery, forLog } from './notice.js';
+import type { RateDecision, SourceRateLimiter, WindowState } from './rate-limiter.js';
+import { declaredLength, readBoundedBody } from './read-body.js';
+import type { SlowBodyGuard } from './slow-body-guard.js';
 import { storedHeaders, storedRawHeaders } from './stored-headers.js';
 
 export interface IngestDeps {
@@ -46,6 +51,12 @@ export interface IngestDeps {
   readonly backlog?: Backlog;
   /** Bytes of bodies held at once across requests (INLET_MAX_BODY_BYTES_IN_FLIGHT); unbounded when absent. */
   readonly bodyBudget?: BodyBudget;
+  /** Cuts off bodies that arrive too slowly (INLET_BODY_TIMEOUT_MS, INLET_MIN_BODY_BYTES_PER_SECOND). */
+  readonly slowBodyGuard?: SlowBodyGuard;
+  /** Failed requests per client address and source (INLET_CLIENT_FAILURE_LIMIT); unlimited when absent. */
+  readonly failureLimiter?: FailureLimiter;
+  /** False when /metrics is served on a port of its own (INLET_METRICS_PORT): this app then answers 404. */
+  readonly publicMetrics?: boolean;
 }
 
 type AppEnv = { Variables: { source: Source; requestId: string; client: IpAddress | undefined } };
@@ -56,6 +67,18 @@ const RETRY_AFTER_SECONDS = 5;
 const BACKLOG_RETRY_AFTER_SECONDS = 30;
 const DEFAULT_RATE_LIMIT: RateLimit = { points: 1000, durationSeconds: 1 };
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** The failure limiter's name for every source that is not configured. */
+const UNKNOWN_SOURCE = '\u0000unknown';
+/** Refusals that a genuine sender does not cause: they count against the client's failure budget. */
+const FAILURE_CODES: ReadonlySet<IngestErrorCode> = new Set<IngestErrorCode>([
+  'missing_signature',
+  'invalid_signature',
+  'timestamp_out_of_tolerance',
+  'invalid_token',
+  'unknown_source',
+  'invalid_payload',
+  'request_timeout',
+]);
 
 function acceptedMediaType(contentType: string | undefined): boolean {
   if (!contentType) return true;
@@ -69,12 +92,16 @@ function acceptedMediaType(contentType: string | undefined): boolean {
   );
 }
 
-/** The socket's remote address under @hono/node-server; none under `app.request()`. */
-function socketAddress(c: Context): string | undefined {
+/** Node's request under @hono/node-server; none under `app.request()`. */
+function incomingOf(c: Context): IncomingMessage | undefined {
   const env: unknown = c.env;
   if (typeof env !== 'object' || env === null || !('incoming' in env)) return undefined;
-  const { incoming } = env as Partial<HttpBindings>;
-  return incoming?.socket?.remoteAddress;
+  return (env as Partial<HttpBindings>).incoming;
+}
+
+/** The socket's remote address under @hono/node-server; none under `app.request()`. */
+function socketAddress(c: Context): string | undefined {
+  return incomingOf(c)?.socket?.remoteAddress;
 }
 
 const NO_HEADERS: ReadonlySet<string> = new Set();
@@ -117,6 +144,62 @@ function credentialHeadersOf(source: Source): ReadonlySet<string> {
   return new Set(names.map((name) => name.toLowerCase()));
 }
 
+function admit(decision: RateDecision): void {
+  if (!decision.allowed) {
+    throw new IngestError(
+      'rate_limited',
+      'This source has sent more deliveries than its rate limit allows; retry later.',
+      decision.retryAfterSeconds,
+    );
+  }
+}
+
+/**
+ * What a verifier gets when the source has a rate limit: the point is spent once, after the
+ * signature verified, and before a single-use token id is claimed, so that a delivery refused for
+ * its rate has not used up its token. A point spent for a token that then turns out to be used is
+ * given back.
+ */
+class VerifyRun implements VerifyContext, NonceStore {
+  private spentUntil: number | undefined;
+
+  constructor(
+    readonly sourceName: string,
+    private readonly store: NonceStore,
+    private readonly limiter: SourceRateLimiter,
+    private readonly window: WindowState,
+  ) {}
+
+  get nonces(): NonceStore {
+    return this;
+  }
+
+  async claim(key: string, ttlSeconds: number): Promise<boolean> {
+    const spending = this.spend();
+    if (spending) await spending;
+    return this.store.claim(key, ttlSeconds);
+  }
+
+  /** Spends the point (once); throws `rate_limited` when the window has none left. */
+  spend(): Promise<void> | undefined {
+    if (this.spentUntil !== undefined) return undefined;
+    const decision = this.limiter.spendFrom(this.window);
+    if (decision instanceof Promise) return decision.then((settled) => this.spent(settled));
+    this.spent(decision);
+    return undefined;
+  }
+
+  refund(): void {
+    if (this.spentUntil !== undefined) this.limiter.refund(this.window, this.spentUntil);
+    this.spentUntil = undefined;
+  }
+
+  private spent(decision: RateDecision): void {
+    admit(decision);
+    this.spentUntil = this.window.endsAt;
+  }
+}
+
 export function createApp(deps: IngestDeps): Hono<AppEnv> {
   const now = deps.now ?? Date.now;
   const peerAddress = deps.peerAddress ?? socketAddress;
@@ -134,6 +217,27 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
 
   const credentials = new Map<string, ReadonlySet<string>>();
   for (const source of deps.sources.values()) credentials.set(source.name, credentialHeadersOf(source));
+  const { rateLimiter, failureLimiter, slowBodyGuard } = deps;
+  // Each source's window, looked up once here rather than by a built key per request.
+  const rateWindows = new Map<string, WindowState>();
+  if (rateLimiter) {
+    for (const source of deps.sources.values()) {
+      rateWindows.set(source.name, rateLimiter.window(source.name, source.rateLimit ?? defaultRateLimit));
+    }
+  }
+  // Anyone can make up source names: their refusals are logged as a count, at most every 10 s.
+  let unknownRefused = 0;
+  const unknownNotice = atMostEvery(
+    (name: string, client: string | undefined) => {
+      deps.logger.info(
+        { refused: unknownRefused, source: forLog(name), ...(client ? { client } : {}) },
+        'refused deliveries to unknown sources',
+      );
+      unknownRefused = 0;
+    },
+    undefined,
+    now,
+  );
 
   const metrics = deps.metrics ?? createIngestMetrics({ sources: deps.sources.keys() });
   const { backlog } = deps;
@@ -149,9 +253,11 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
   }
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/metrics', async (c) =>
-    c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }),
-  );
+  if (deps.publicMetrics !== false) {
+    app.get('/metrics', async (c) =>
+      c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }),
+    );
+  }
   app.get('/readyz', async (c) => {
     const redis = await deps.producer.ping();
     return c.json({ status: redis ? 'ready' : 'unavailable', redis }, redis ? 200 : 503);
@@ -175,17 +281,38 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
 
   async function deliver(c: Context<AppEnv>, name: string, requestId: string): Promise<Response> {
     const source = deps.sources.get(name);
-    if (!source) throw new IngestError('unknown_source', 'No source with this name is configured.');
-    if (source.allowedIps) {
-      const client = resolveClientAddress(
-        peerAddress(c),
-        () => c.req.header('x-forwarded-for'),
-        deps.trustedProxies,
-      );
-      c.set('client', client);
-      if (!source.allowedIps.contains(client)) {
-        throw new IngestError('ip_not_allowed', 'This source does not accept deliveries from this address.');
+    const client =
+      source?.allowedIps || failureLimiter || bodyBudget
+        ? resolveClientAddress(peerAddress(c), () => c.req.header('x-forwarded-for'), deps.trustedProxies)
+        : undefined;
+    const key = client === undefined ? undefined : clientKey(client);
+    const failureKey = source ? source.name : UNKNOWN_SOURCE;
+    if (failureLimiter && key !== undefined) {
+      const wait = failureLimiter.retryAfter(failureKey, key);
+      if (wait > 0) {
+        c.set('client', client);
+        throw new IngestError(
+          'rate_limited',
+          'Too many failed requests from this address; retry later.',
+          wait,
+        );
       }
+    }
+    if (!source) {
+      if (failureLimiter && key !== undefined) failureLimiter.failed(UNKNOWN_SOURCE, key);
+      unknownRefused += 1;
+      unknownNotice(
+        name,
+        (
+          client ??
+          resolveClientAddress(peerAddress(c), () => c.req.header('x-forwarded-for'), deps.trustedProxies)
+        )?.address,
+      );
+      throw new IngestError('unknown_source', 'No source with this name is configured.');
+    }
+    if (source.allowedIps && !source.allowedIps.contains(client)) {
+      c.set('client', client);
+      throw new IngestError('ip_not_allowed', 'This source does not accept deliveries from this address.');
     }
     if (!acceptedMediaType(c.req.header('content-type'))) {
       throw new IngestError('unsupported_media_type', 'Send the body as JSON, form fields or text.');
@@ -198,19 +325,34 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
         BACKLOG_RETRY_AFTER_SECONDS,
       );
     }
-    if (deps.rateLimiter) {
-      const decision = deps.rateLimiter.consume(source.name, source.rateLimit ?? defaultRateLimit);
-      admit(decision instanceof Promise ? await decision : decision);
+    // Refused here, before the body is read, only while the window is known to be spent: the
+    // point itself is spent once the delivery verifies (see VerifyRun).
+    const window = rateWindows.get(source.name);
+    if (rateLimiter && window) admit(rateLimiter.check(window));
+    if (!failureLimiter || key === undefined) return accept(c, source, requestId, key, window);
+    try {
+      return await accept(c, source, requestId, key, window);
+    } catch (error) {
+      if (error instanceof IngestError && FAILURE_CODES.has(error.code)) {
+        failureLimiter.failed(source.name, key);
+        c.set('client', client);
+      }
+      throw error;
     }
-    return accept(c, source, requestId);
   }
 
-  async function accept(c: Context<AppEnv>, source: Source, requestId: string): Promise<Response> {
-    if (!bodyBudget) return acceptHeld(c, source, requestId);
-    // The body's bytes count against the budget until the delivery is answered.
-    const lease = bodyBudget.lease();
+  async function accept(
+    c: Context<AppEnv>,
+    source: Source,
+    requestId: string,
+    client: string | undefined,
+    window: WindowState | undefined,
+  ): Promise<Response> {
+    if (!bodyBudget) return acceptHeld(c, source, requestId, window);
+    // The body's bytes count against the budget, as they arrive, until the delivery is answered.
+    const lease = bodyBudget.lease(client, declaredLength(c.req.header('content-length')));
     try {
-      return await acceptHeld(c, source, requestId, lease);
+      return await acceptHeld(c, source, requestId, window, lease);
     } finally {
       lease.release();
     }
@@ -220,10 +362,18 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
     c: Context<AppEnv>,
     source: Source,
     requestId: string,
+    window: WindowState | undefined,
     lease?: BodyLease,
   ): Promise<Response> {
     const started = performance.now();
-    const rawBody = await readBoundedBody(c.req, source.maxBodyBytes, lease);
+    const rawBody = await readBoundedBody(
+      c.req,
+      incomingOf(c),
+      source.maxBodyBytes,
+      declaredLength(c.req.header('content-length')),
+      lease,
+      slowBodyGuard,
+    );
     let text: string;
     try {
       text = utf8.decode(rawBody);
@@ -234,15 +384,20 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       throw new IngestError('invalid_payload', 'The body contains a NUL character.');
 
     const request: DeliveryRequest = { rawBody, text, header: (name) => c.req.header(name), now: now() };
+    // The source's rate limit is spent once the delivery verifies: forgeries never cost a source
+    // its deliveries (they count against their sender's failures instead).
+    const run = rateLimiter && window ? new VerifyRun(source.name, nonces, rateLimiter, window) : undefined;
     let verified: Awaited<ReturnType<Source['provider']['verify']>>;
     try {
-      const verifying = source.provider.verify(request, source.settings, {
-        sourceName: source.name,
-        nonces,
-      });
+      const verifying = source.provider.verify(
+        request,
+        source.settings,
+        run ?? { sourceName: source.name, nonces },
+      );
       // Most schemes answer synchronously: awaiting a plain value would still cost a turn.
       verified = verifying instanceof Promise ? await verifying : verifying;
     } catch (error) {
+      run?.refund();
       if (error instanceof SignatureError) {
         metrics.signatureFailure(source.name, error.code);
         throw new IngestError(error.code, error.message);
@@ -253,6 +408,10 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
         throw new IngestError('unavailable', error.message, RETRY_AFTER_SECONDS);
       }
       throw error;
+    }
+    if (run) {
+      const spending = run.spend();
+      if (spending) await spending;
     }
     if (verified.handshake) {
       const { body, contentType, status } = verified.handshake;
@@ -302,16 +461,6 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
     });
   }
 
-  function admit(decision: RateDecision): void {
-    if (!decision.allowed) {
-      throw new IngestError(
-        'rate_limited',
-        'This source has sent more deliveries than its rate limit allows; retry later.',
-        decision.retryAfterSeconds,
-      );
-    }
-  }
-
   const errorResponse = (c: Context<AppEnv>, error: IngestError) => {
     const headers: Record<string, string> = { 'X-Request-Id': requestIdOf(c) };
     if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
@@ -328,14 +477,16 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       const client = c.get('client');
       const fields = {
         requestId: requestIdOf(c),
-        source: c.req.param('source'),
+        source: forLog(c.req.param('source') ?? ''),
         code: error.code,
         status: statusFor(error.code),
         ...(client ? { client: client.address } : {}),
       };
       // A flood is thousands of these a second: /metrics counts them, a log line each would cost
       // more than refusing them.
-      if (error.code === 'rate_limited') deps.logger.debug(fields, 'refused');
+      // Unknown sources are logged as a count (see unknownNotice).
+      if (error.code === 'rate_limited' || error.code === 'unknown_source')
+        deps.logger.debug(fields, 'refused');
       else deps.logger.info(fields, 'refused');
     }
     return errorResponse(c, error);

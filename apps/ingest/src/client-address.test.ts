@@ -1,6 +1,6 @@
 import { IpRanges } from '@inlet/config';
 import { describe, expect, it } from 'vitest';
-import { resolveClientAddress } from './client-address.js';
+import { clientKey, resolveClientAddress } from './client-address.js';
 
 const proxies = IpRanges.parse(['10.0.0.0/8', 'fd00::/8', '192.0.2.10']);
 const resolve = (peer: string | undefined, xff?: string, trusted: IpRanges | undefined = proxies) =>
@@ -48,5 +48,21 @@ describe('resolveClientAddress', () => {
     expect(resolve(undefined, '192.30.252.1')).toBeUndefined();
     // A garbled hop to the left of the client's is never read.
     expect(resolve('10.0.0.1', 'garbage, 192.30.252.1')).toBe('192.30.252.1');
+  });
+});
+
+describe('clientKey', () => {
+  it('is the IPv4 address, or the /64 of an IPv6 one, however it is written', () => {
+    const key = (peer: string) => {
+      const address = resolveClientAddress(peer, () => undefined, undefined);
+      return address === undefined ? undefined : clientKey(address);
+    };
+    expect(key('203.0.113.5')).toBe('203.0.113.5');
+    expect(key('::ffff:203.0.113.5')).toBe('203.0.113.5');
+    expect(key('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(key('2001:DB8:1:2:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
+    expect(key('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(key('::1')).toBe('0:0:0:0::/64');
+    expect(key('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
   });
 });

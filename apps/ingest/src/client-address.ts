@@ -1,4 +1,37 @@
+import { isIPv4 } from 'node:net';
 import { type IpAddress, type IpRanges, normalizeAddress } from '@inlet/config';
+
+const MAPPED_PREFIX = '::ffff:';
+
+/**
+ * `normalizeAddress`, with a shortcut for what a socket reports: a plain IPv4 address, or one
+ * mapped into IPv6 (`::ffff:1.2.3.4`) by a dual-stack listener. It runs for every delivery.
+ */
+function peerAddressOf(peer: string): IpAddress | undefined {
+  if (peer.startsWith(MAPPED_PREFIX)) {
+    const v4 = peer.slice(MAPPED_PREFIX.length);
+    if (isIPv4(v4)) return { address: v4, family: 'ipv4' };
+  }
+  return normalizeAddress(peer);
+}
+
+/**
+ * The key a client's shares (bodies in flight, failed requests) are counted under: the IPv4
+ * address, or the /64 an IPv6 address belongs to, since one IPv6 host is usually handed a whole
+ * /64 and could otherwise take a fresh address per request.
+ */
+export function clientKey(client: IpAddress): string {
+  if (client.family === 'ipv4') return client.address;
+  const [head = '', tail] = client.address.split('::', 2);
+  const groups = head === '' ? [] : head.split(':');
+  if (tail !== undefined && groups.length < 4) {
+    const tailGroups = tail === '' ? [] : tail.split(':');
+    const zeros = 8 - groups.length - tailGroups.length;
+    for (let index = 0; index < zeros; index += 1) groups.push('0');
+    groups.push(...tailGroups);
+  }
+  return `${groups.slice(0, 4).join(':')}::/64`;
+}
 
 /**
  * The address a delivery comes from. `peer` is the socket's remote address. Only when that peer is
@@ -13,8 +46,15 @@ export function resolveClientAddress(
   forwardedFor: () => string | undefined,
   trustedProxies: IpRanges | undefined,
 ): IpAddress | undefined {
-  const direct = peer === undefined ? undefined : normalizeAddress(peer);
-  if (direct === undefined || trustedProxies === undefined || !trustedProxies.contains(direct)) return direct;
+  const direct = peer === undefined ? undefined : peerAddressOf(peer);
+  if (
+    direct === undefined ||
+    trustedProxies === undefined ||
+    trustedProxies.ranges.length === 0 ||
+    !trustedProxies.contains(direct)
+  ) {
+    return direct;
+  }
   const header = forwardedFor();
   if (header === undefined) return direct;
   const hops = header.split(',');

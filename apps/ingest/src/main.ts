@@ -12,23 +12,13 @@ import { createApp } from './app.js';
 import { BacklogMonitor } from './backlog-monitor.js';
 import { BodyBudget } from './body-budget.js';
 import { parseIngestEnv } from './env.js';
+import { FailureLimiter } from './failure-limiter.js';
 import { createIngestServer } from './ingest-server.js';
 import { createIngestMetrics } from './metrics.js';
+import { createMetricsApp } from './metrics-server.js';
+import { atMostEvery } from './notice.js';
 import { SourceRateLimiter } from './rate-limiter.js';
-
-/** Floods refuse thousands a second: their log lines come at most this often. */
-const NOTICE_INTERVAL_MS = 10_000;
-
-/** `log`, called at most once every NOTICE_INTERVAL_MS however often the result is called. */
-function nowAndThen<A extends unknown[]>(log: (...args: A) => void): (...args: A) => void {
-  let last = 0;
-  return (...args) => {
-    const at = Date.now();
-    if (at - last < NOTICE_INTERVAL_MS) return;
-    last = at;
-    log(...args);
-  };
-}
+import { SlowBodyGuard } from './slow-body-guard.js';
 
 async function main(): Promise<void> {
   const env = parseIngestEnv();
@@ -59,14 +49,29 @@ async function main(): Promise<void> {
   }).start();
   const bodyBudget = new BodyBudget(
     env.INLET_MAX_BODY_BYTES_IN_FLIGHT,
-    nowAndThen((heldBytes: number) =>
+    atMostEvery((heldBytes: number) =>
       logger.warn(
         { heldBytes, max: env.INLET_MAX_BODY_BYTES_IN_FLIGHT },
-        'request bodies in flight at their bound: refusing deliveries with 503',
+        'request bodies in flight at their bound (or a client at its share): refusing deliveries with 503',
       ),
     ),
+    { maxBytesPerClient: env.INLET_MAX_BODY_BYTES_PER_CLIENT },
   );
   const metrics = createIngestMetrics({ sources: sources.keys() });
+  const slowBodyNotice = atMostEvery(() =>
+    logger.warn(
+      { timeoutMs: env.INLET_BODY_TIMEOUT_MS, minBytesPerSecond: env.INLET_MIN_BODY_BYTES_PER_SECOND },
+      'cutting off request bodies that arrive too slowly (408)',
+    ),
+  );
+  const slowBodyGuard = new SlowBodyGuard({
+    timeoutMs: env.INLET_BODY_TIMEOUT_MS,
+    minBytesPerSecond: env.INLET_MIN_BODY_BYTES_PER_SECOND,
+    onCut: () => {
+      metrics.slowBodyCut();
+      slowBodyNotice();
+    },
+  }).start();
   const app = createApp({
     sources,
     producer,
@@ -78,10 +83,13 @@ async function main(): Promise<void> {
     trustedProxies: IpRanges.parse(env.INLET_TRUSTED_PROXIES),
     backlog,
     bodyBudget,
+    slowBodyGuard,
+    failureLimiter: new FailureLimiter({ limit: env.INLET_CLIENT_FAILURE_LIMIT }),
+    publicMetrics: env.INLET_METRICS_PORT === undefined,
   });
 
   const server = createIngestServer(app.fetch, env.serverTls, { maxConnections: env.INLET_MAX_CONNECTIONS });
-  const dropNotice = nowAndThen(() =>
+  const dropNotice = atMostEvery(() =>
     logger.warn(
       { max: env.INLET_MAX_CONNECTIONS },
       'connections at their bound: closing new ones as they arrive',
@@ -98,12 +106,27 @@ async function main(): Promise<void> {
     );
   });
 
+  const metricsServer =
+    env.INLET_METRICS_PORT === undefined ? undefined : createIngestServer(createMetricsApp(metrics).fetch);
+  const metricsPort = env.INLET_METRICS_PORT;
+  if (metricsServer && metricsPort !== undefined) {
+    const listening = () =>
+      logger.info(
+        { port: metricsPort, host: env.INLET_METRICS_HOST ?? 'every interface' },
+        'metrics listening',
+      );
+    if (env.INLET_METRICS_HOST === undefined) metricsServer.listen(metricsPort, listening);
+    else metricsServer.listen(metricsPort, env.INLET_METRICS_HOST, listening);
+  }
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'ingest stopping');
     backlog.stop();
+    slowBodyGuard.stop();
+    metricsServer?.close();
     server.close(() => {
       producer.close().finally(() => process.exit(0));
     });

@@ -33,6 +33,11 @@ export function createIngestMetrics(options: { sources: Iterable<string>; defaul
     help: 'Connections closed on arrival because INLET_MAX_CONNECTIONS were open.',
     registers: [registry],
   });
+  const slowBodiesCut = new Counter({
+    name: 'inlet_ingest_slow_bodies_cut_total',
+    help: 'Request bodies cut off (408) for arriving slower than INLET_MIN_BODY_BYTES_PER_SECOND or past INLET_BODY_TIMEOUT_MS.',
+    registers: [registry],
+  });
   // labels() builds a key from the label values on every call: the children a request touches
   // are looked up once and kept (bounded: known sources, plus `unknown`, by status).
   const requestCounters = new Map<string, Counter.Internal>();
@@ -78,6 +83,9 @@ export function createIngestMetrics(options: { sources: Iterable<string>; defaul
     },
     connectionDropped() {
       droppedConnections.inc();
+    },
+    slowBodyCut() {
+      slowBodiesCut.inc();
     },
     enqueued(seconds: number) {
       enqueueDuration.observe(seconds);

@@ -11,7 +11,9 @@ const ALLOWED: RateDecision = { allowed: true };
 const RESERVE_TIMEOUT_MS = 500;
 
 /** This instance's view of one source's current window. */
-interface WindowState {
+export interface WindowState {
+  readonly key: string;
+  limit: RateLimit;
   /** Local clock time after which the reserved points must not be spent. */
   endsAt: number;
   /** Points reserved from the shared window and not spent yet. */
@@ -60,22 +62,50 @@ export class SourceRateLimiter {
 
   /** Spends one point of `source`'s limit: synchronous unless this instance must reserve more. */
   consume(source: string, limit: RateLimit): RateDecision | Promise<RateDecision> {
+    return this.spend(this.window(source, limit), 0);
+  }
+
+  /** The window `source` spends from, to look up once per request for `check` and `spendFrom`. */
+  window(source: string, limit: RateLimit): WindowState {
     // The duration is in the key so that a changed limit does not inherit an old, longer window.
     const key = `${source}:${limit.durationSeconds}`;
     let state = this.windows.get(key);
     if (state === undefined) {
-      state = { endsAt: 0, remaining: 0, exhausted: false, pending: undefined };
+      state = { key, limit, endsAt: 0, remaining: 0, exhausted: false, pending: undefined };
       this.windows.set(key, state);
     }
-    return this.spend(key, state, limit, 0);
+    state.limit = limit;
+    return state;
   }
 
-  private spend(
-    key: string,
-    state: WindowState,
-    limit: RateLimit,
-    resets: number,
-  ): RateDecision | Promise<RateDecision> {
+  /**
+   * Refuses, without spending a point or asking Redis, while this instance knows the window to be
+   * spent: a delivery can then be refused before its body is read, and spend its point only once
+   * it has verified (`spendFrom`).
+   */
+  check(state: WindowState): RateDecision {
+    if (!state.exhausted || state.remaining > 0) return ALLOWED;
+    const now = this.now();
+    if (now >= state.endsAt) return ALLOWED;
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((state.endsAt - now) / 1000)) };
+  }
+
+  /** Spends one point from a window `window` gave. */
+  spendFrom(state: WindowState): RateDecision | Promise<RateDecision> {
+    return this.spend(state, 0);
+  }
+
+  /**
+   * Gives back a point spent from `state` while its window ended at `spentUntil` (a delivery that
+   * then failed to verify). It goes to this instance's unspent points, with no Redis round trip;
+   * a point spent in a window that has since ended is not given back.
+   */
+  refund(state: WindowState, spentUntil: number): void {
+    if (state.endsAt === spentUntil && this.now() < state.endsAt) state.remaining += 1;
+  }
+
+  private spend(state: WindowState, resets: number): RateDecision | Promise<RateDecision> {
+    const { key, limit } = state;
     const now = this.now();
     if (now >= state.endsAt) {
       // A window that keeps ending as soon as it is reserved (a clock jump): admit rather than loop.
@@ -96,7 +126,7 @@ export class SourceRateLimiter {
     state.pending ??= this.reserve(key, state, limit).finally(() => {
       state.pending = undefined;
     });
-    return state.pending.then(() => this.spend(key, state, limit, resets));
+    return state.pending.then(() => this.spend(state, resets));
   }
 
   private async reserve(key: string, state: WindowState, limit: RateLimit): Promise<void> {

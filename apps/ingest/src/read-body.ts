@@ -1,6 +1,8 @@
+import type { IncomingMessage } from 'node:http';
 import type { HonoRequest } from 'hono';
 import type { BodyLease } from './body-budget.js';
 import { IngestError } from './errors.js';
+import type { SlowBodyGuard, WatchedBody } from './slow-body-guard.js';
 
 const DIGITS = /^\d+$/;
 
@@ -19,27 +21,33 @@ function busy(): IngestError {
   );
 }
 
+/** The Content-Length, when the request has a well-formed one. */
+export function declaredLength(header: string | undefined): number | undefined {
+  const declared = header?.trim();
+  return declared !== undefined && DIGITS.test(declared) ? Number(declared) : undefined;
+}
+
 /**
- * The raw body, refused with 413 once it is known to exceed `maxBytes` and never held beyond that.
- * With a Content-Length (nearly every provider sends one) the size is known before reading, and
- * Node's parser never delivers more than it announces, so the body is read in one go through
- * @hono/node-server's direct path. Hono's bodyLimit middleware touches `req.raw.body`, which
- * builds a web ReadableStream per request and costs ingest most of its throughput; only a chunked
- * body, whose size is unknown, is read as a stream here, counting as it goes.
+ * The raw body, refused with 413 once it is known to exceed `maxBytes` (from the Content-Length,
+ * before reading, or as a chunked body arrives) and never held beyond that.
  *
- * The bytes are taken from `lease` (the process's budget of bodies in flight) before they are read:
- * a body that does not fit is refused with 503 and not read.
+ * Under @hono/node-server the body is read from Node's IncomingMessage directly: the Request's
+ * web stream would cost a ReadableStream per request, most of ingest's throughput. Each chunk is
+ * taken from `lease` (the process's budget of bodies in flight) as it arrives, so a connection
+ * that announces a large body and sends nothing holds nothing; a chunk that does not fit ends the
+ * read with 503. `guard` cuts off a body that arrives too slowly (408).
  */
-export function readBoundedBody(request: HonoRequest, maxBytes: number, lease?: BodyLease): Promise<Buffer> {
-  const declared = request.header('content-length')?.trim();
-  if (declared !== undefined && DIGITS.test(declared)) {
-    const size = Number(declared);
-    if (size > maxBytes) return Promise.reject(tooLarge(maxBytes));
-    if (lease && !lease.take(size)) return Promise.reject(busy());
-    // One promise on the common path: this runs for every delivery.
-    return request.arrayBuffer().then((body) => Buffer.from(body), unreadable);
-  }
-  return readChunked(request, maxBytes, lease).catch(unreadable);
+export function readBoundedBody(
+  request: HonoRequest,
+  incoming: IncomingMessage | undefined,
+  maxBytes: number,
+  declared: number | undefined,
+  lease?: BodyLease,
+  guard?: SlowBodyGuard,
+): Promise<Buffer> {
+  if (declared !== undefined && declared > maxBytes) return Promise.reject(tooLarge(maxBytes));
+  if (incoming) return new IncomingBodyRead(incoming, maxBytes, lease, guard).body;
+  return readStream(request, maxBytes, lease).catch(unreadable);
 }
 
 /** The sender went away mid-body, or sent a malformed chunked encoding: its fault, not ours. */
@@ -48,7 +56,87 @@ function unreadable(error: unknown): never {
   throw new IngestError('invalid_payload', 'The body could not be read to its end.');
 }
 
-async function readChunked(request: HonoRequest, maxBytes: number, lease?: BodyLease): Promise<Buffer> {
+/** One body read from Node's stream, chunk by chunk, watched by the slow-body guard. */
+class IncomingBodyRead implements WatchedBody {
+  bytes = 0;
+  readonly startedAt: number;
+  windowBytes = 0;
+  windowStartedAt: number;
+  readonly body: Promise<Buffer>;
+  private chunks: Buffer[] = [];
+  private settled = false;
+  private resolve!: (body: Buffer) => void;
+  private reject!: (error: IngestError) => void;
+
+  constructor(
+    private readonly incoming: IncomingMessage,
+    private readonly maxBytes: number,
+    private readonly lease: BodyLease | undefined,
+    private readonly guard: SlowBodyGuard | undefined,
+  ) {
+    this.startedAt = guard ? guard.now() : 0;
+    this.windowStartedAt = this.startedAt;
+    this.body = new Promise<Buffer>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    if (incoming.readableEnded || incoming.readableDidRead) {
+      this.fail(new IngestError('invalid_payload', 'The body could not be read to its end.'));
+      return;
+    }
+    incoming.on('data', this.onData);
+    incoming.on('end', this.onEnd);
+    incoming.on('error', this.onAbort);
+    incoming.on('close', this.onAbort);
+    guard?.watch(this);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.bytes += chunk.byteLength;
+    if (this.bytes > this.maxBytes) this.fail(tooLarge(this.maxBytes));
+    else if (this.lease && !this.lease.take(chunk.byteLength)) this.fail(busy());
+    else this.chunks.push(chunk);
+  };
+
+  private readonly onEnd = (): void => {
+    if (this.settled) return;
+    const { chunks } = this;
+    this.finish();
+    this.resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.bytes));
+  };
+
+  private readonly onAbort = (): void => {
+    // 'close' follows 'end' on a complete body: only a close before the end is a failure.
+    if (!this.incoming.readableEnded) {
+      this.fail(new IngestError('invalid_payload', 'The body could not be read to its end.'));
+    }
+  };
+
+  /** Called by the guard: the body did not arrive in time. */
+  cut(): void {
+    this.fail(new IngestError('request_timeout', 'The body did not arrive in time.'));
+  }
+
+  private fail(error: IngestError): void {
+    if (this.settled) return;
+    this.finish();
+    this.reject(error);
+  }
+
+  private finish(): void {
+    this.settled = true;
+    this.chunks = [];
+    const { incoming } = this;
+    incoming.off('data', this.onData);
+    incoming.off('end', this.onEnd);
+    incoming.off('error', this.onAbort);
+    incoming.off('close', this.onAbort);
+    this.guard?.unwatch(this);
+  }
+}
+
+/** Without a Node stream (`app.request()`), the Request's web stream, counted the same way. */
+async function readStream(request: HonoRequest, maxBytes: number, lease?: BodyLease): Promise<Buffer> {
   const stream = request.raw.body;
   if (!stream) return Buffer.alloc(0);
   const reader = stream.getReader();
