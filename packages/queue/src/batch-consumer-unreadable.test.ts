@@ -45,8 +45,8 @@ describe('a job written into Redis by something other than Inlet', () => {
       const key = (type: string) => `${names.prefix}:${names.name}:${type}`;
       await connection.hset(key('hostile'), { name: 'x', timestamp: String(Date.now()), ...fields });
       await connection.lpush(key('wait'), 'hostile');
-    // As written, BullMQ cannot read it back: nor could Bull Board list it, active or failed.
-    await expect(queue.getJob('hostile')).rejects.toThrow();
+      // As written, BullMQ cannot read it back: nor could Bull Board list it, active or failed.
+      await expect(queue.getJob('hostile')).rejects.toThrow();
       await queue.addBulk(
         Array.from({ length: 20 }, (_, i) => ({ name: 'n', data: { i }, opts: { jobId: `job-${i}` } })),
       );
