@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Queryable } from './client.js';
+import { storedEventSchema } from './events.js';
 
 /** What to look for; every field is optional and they combine with AND. */
 export interface EventSearch {
@@ -107,18 +108,11 @@ export async function countRecentEventsBySource(sql: Queryable, now: Date): Prom
   });
 }
 
-const eventViewRowSchema = z.object({
-  id: z.uuid(),
-  source: z.string(),
-  event_id: z.string(),
-  event_type: z.string().nullable(),
-  headers: z.record(z.string(), z.string()),
-  body: z.string(),
+/** A stored event as read for display: body and payload text cut, with their full lengths. */
+const eventViewRowSchema = storedEventSchema.extend({
   body_chars: z.coerce.number().int(),
   payload: z.string().nullable(),
   payload_chars: z.coerce.number().int().nullable(),
-  received_at: z.date(),
-  processed_at: z.date(),
 });
 
 /** A text field of an event as read for display: at most `maxChars` of it, and its full length. */
