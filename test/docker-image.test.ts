@@ -1,4 +1,4 @@
-import { execFileSync, execSync, spawn } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,7 +15,7 @@ import {
 } from '@inlet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type RunningProcess, removeQueue, repoRoot, waitHealthy } from './support.js';
+import { type RunningProcess, removeQueue, repoRoot, runNodeIn, waitHealthy } from './support.js';
 
 // Docker cannot run on every machine that runs these tests, so they read the Dockerfile and
 // .dockerignore and replay what a build would do: which files the build context holds, what
@@ -278,27 +278,12 @@ function runIn(
   command: { flags: string[]; script: string; args: string[] },
   env: Record<string, string>,
 ): RunningProcess {
-  const child = spawn(process.execPath, [...command.flags, path.join(dir, command.script), ...command.args], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return runNodeIn(dir, [...command.flags, path.join(dir, command.script), ...command.args], {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    ...env,
   });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  return {
-    child,
-    output: () => output,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
-      return exited(child);
-    },
-  };
 }
 
 describe('the image the Dockerfile builds, replayed without Docker', () => {

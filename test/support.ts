@@ -24,13 +24,9 @@ export interface RunningProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs a built entry point of this repository with the given environment. */
-export function runNode(script: string, env: Record<string, string>, args: string[] = []): RunningProcess {
-  const child = spawn(process.execPath, [path.join(repoRoot, script), ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Runs Node with `args` in `cwd` and exactly the environment given, keeping what it prints. */
+export function runNodeIn(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv): RunningProcess {
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -47,6 +43,15 @@ export function runNode(script: string, env: Record<string, string>, args: strin
       return exited(child);
     },
   };
+}
+
+/** Runs a built entry point of this repository with the given environment. */
+export function runNode(script: string, env: Record<string, string>, args: string[] = []): RunningProcess {
+  return runNodeIn(repoRoot, [path.join(repoRoot, script), ...args], {
+    ...process.env,
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
 }
 
 /** Waits until GET `url` answers 200, failing early if the process dies. */
