@@ -4,6 +4,7 @@ import { createServer, get as httpGet, type IncomingMessage, type Server } from 
 import { createServer as createHttpsServer, get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { IpRanges } from '@inlet/config';
 import { createSql, insertEvents, type NewEvent, payloadJsonFor } from '@inlet/db';
 import { createEventQueue, createRedis, type EventJob } from '@inlet/queue';
 import {
@@ -286,6 +287,28 @@ describe('basic auth', () => {
     expect(
       (await request('/healthz', { user: VIEWER, headers: { 'x-test-client': '198.51.100.1' } })).status,
     ).toBe(200);
+  });
+
+  it('throttles the client behind a trusted proxy, not the proxy, and ignores X-Forwarded-For from anyone else', async () => {
+    let peer = '10.0.0.1';
+    const { request } = await makeApp(
+      { trustedProxies: IpRanges.parse(['10.0.0.0/8']), peerAddress: () => peer },
+      { socketClient: true },
+    );
+    const attempt = (forwardedFor: string, user: DashboardUser) =>
+      request('/healthz', { user, headers: { 'x-forwarded-for': forwardedFor } });
+    let names = 0;
+    const guess = (forwardedFor: string) => attempt(forwardedFor, { ...ADMIN, name: `made-up-${names++}` });
+    // Guesses at made-up names through the proxy put the guesser's address in backoff ...
+    for (let i = 0; i < 6; i += 1) expect((await guess('203.0.113.5')).status).toBe(401);
+    expect((await guess('203.0.113.5')).status).toBe(429);
+    // ... and only it: an operator elsewhere behind the same proxy signs in.
+    expect((await attempt('198.51.100.7', ADMIN)).status).toBe(200);
+    expect((await attempt('203.0.113.5', ADMIN)).status).toBe(429);
+    // A peer that is not a trusted proxy is counted by its own address, whatever it forwards.
+    peer = '192.0.2.9';
+    for (let i = 0; i < 6; i += 1) expect((await guess(`198.51.100.${20 + i}`)).status).toBe(401);
+    expect((await guess('198.51.100.99')).status).toBe(429);
   });
 
   it('throttles an IPv6 client by its /64, whatever user names it tries', async () => {

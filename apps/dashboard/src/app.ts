@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpBindings } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import { type IpRanges, resolveClientAddress } from '@inlet/config';
 import {
   countRecentEventsBySource,
   type EventSummary,
@@ -58,8 +59,15 @@ export interface DashboardDeps {
   readonly retryBatchSize?: number;
   /** Characters of an event's body and payload shown at most (default MAX_SHOWN_CHARS). */
   readonly maxShownChars?: number;
-  /** The client address a request came from; by default the socket's. */
+  /**
+   * The client address a request came from; by default the socket's, or the X-Forwarded-For hop
+   * added by one of `trustedProxies`.
+   */
   readonly clientAddress?: (c: Context<DashboardAppEnv>) => string;
+  /** Proxies whose X-Forwarded-For hop is believed (INLET_TRUSTED_PROXIES); nobody's when absent. */
+  readonly trustedProxies?: IpRanges;
+  /** The direct peer's address; the socket's by default (tests through `app.request()` have none). */
+  readonly peerAddress?: (c: Context<DashboardAppEnv>) => string | undefined;
   readonly now?: () => Date;
 }
 
@@ -82,12 +90,12 @@ const READONLY_MESSAGE = 'This login may look at everything but change nothing.'
  */
 export const MAX_SHOWN_CHARS = 1_048_576;
 
-function socketAddress(c: Context<DashboardAppEnv>): string {
+function socketAddress(c: Context<DashboardAppEnv>): string | undefined {
   try {
-    return getConnInfo(c).remote.address ?? 'unknown';
+    return getConnInfo(c).remote.address;
   } catch {
     // app.request() in tests has no socket.
-    return 'unknown';
+    return undefined;
   }
 }
 
@@ -150,7 +158,13 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
   const limiter = deps.loginLimiter ?? new LoginLimiter();
   const deviceCookies = deps.deviceCookies ?? new DeviceCookies(deps.users);
   const userNames = new Set(deps.users.map((user) => user.name));
-  const clientAddress = deps.clientAddress ?? socketAddress;
+  const peerAddress = deps.peerAddress ?? socketAddress;
+  // Behind a proxy the socket is the proxy's: throttling by it would make every operator one client.
+  const clientAddress =
+    deps.clientAddress ??
+    ((c: Context<DashboardAppEnv>) =>
+      resolveClientAddress(peerAddress(c), () => c.req.header('x-forwarded-for'), deps.trustedProxies)
+        ?.address ?? 'unknown');
   const maxShownChars = deps.maxShownChars ?? MAX_SHOWN_CHARS;
   const ingestMetricsUrl = deps.ingestMetricsUrl ?? null;
   const retries = new RetryActions(deps.queue, deps.logger, {

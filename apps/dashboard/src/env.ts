@@ -3,6 +3,7 @@ import {
   commonEnv,
   databaseEnv,
   databaseTlsFromEnv,
+  ipRangeListFromEnv,
   parseEnv,
   portSchema,
   redisTlsFromEnv,
@@ -32,6 +33,8 @@ export const dashboardEnvShape = {
   ...databaseEnv,
   ...serverTlsEnv,
   DASHBOARD_PORT: portSchema.default(8081),
+  /** Proxies whose X-Forwarded-For is believed for sign-in throttling; nobody's by default. */
+  INLET_TRUSTED_PROXIES: ipRangeListFromEnv.default([]),
   DASHBOARD_USER: userNameSchema.default('admin'),
   DASHBOARD_PASSWORD: passwordSchema,
   DASHBOARD_READONLY_USER: userNameSchema.optional(),

@@ -1,6 +1,6 @@
 import { createServer as createHttpsServer } from 'node:https';
 import { serve } from '@hono/node-server';
-import { ConfigError } from '@inlet/config';
+import { ConfigError, IpRanges } from '@inlet/config';
 import { createSql, sslOptionsFor } from '@inlet/db';
 import { createEventQueue, createRedis } from '@inlet/queue';
 import { pino } from 'pino';
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     logger,
     users: usersFromEnv(env),
     ingestMetricsUrl: ingestMetricsUrlFromEnv(env),
+    trustedProxies: IpRanges.parse(env.INLET_TRUSTED_PROXIES),
   });
 
   const { serverTls } = env;

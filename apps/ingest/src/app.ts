@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { HttpBindings } from '@hono/node-server';
-import type { IpAddress, IpRanges, RateLimit, Source, Sources } from '@inlet/config';
+import {
+  clientKey,
+  type IpAddress,
+  type IpRanges,
+  type RateLimit,
+  resolveClientAddress,
+  type Source,
+  type Sources,
+} from '@inlet/config';
 import { type EventJob, type EventProducer, QueueUnavailableError } from '@inlet/queue';
 import {
   type DeliveryRequest,
@@ -15,7 +23,6 @@ import { type Context, Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Backlog } from './backlog-monitor.js';
 import type { BodyBudget, BodyLease } from './body-budget.js';
-import { clientKey, resolveClientAddress } from './client-address.js';
 import { IngestError, type IngestErrorCode, statusFor } from './errors.js';
 import { contentKeyFor, deriveEventId } from './event-id.js';
 import type { FailureLimiter } from './failure-limiter.js';

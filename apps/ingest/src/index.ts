@@ -1,7 +1,6 @@
 export { createApp, type IngestDeps } from './app.js';
 export { type Backlog, BacklogMonitor, type BacklogMonitorOptions } from './backlog-monitor.js';
 export { BodyBudget, type BodyBudgetOptions, BodyLease } from './body-budget.js';
-export { clientKey, resolveClientAddress } from './client-address.js';
 export { ingestEnvShape, parseIngestEnv } from './env.js';
 export { errorBody, IngestError, type IngestErrorCode, statusFor } from './errors.js';
 export { deriveEventId } from './event-id.js';

@@ -1,3 +1,4 @@
+export { clientKey, resolveClientAddress } from './client-address.js';
 export {
   booleanFromEnv,
   commonEnv,

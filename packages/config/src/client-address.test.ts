@@ -1,6 +1,6 @@
-import { IpRanges } from '@inlet/config';
 import { describe, expect, it } from 'vitest';
 import { clientKey, resolveClientAddress } from './client-address.js';
+import { IpRanges } from './ip-ranges.js';
 
 const proxies = IpRanges.parse(['10.0.0.0/8', 'fd00::/8', '192.0.2.10']);
 const resolve = (peer: string | undefined, xff?: string, trusted: IpRanges | undefined = proxies) =>

@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { type IpAddress, type IpRanges, normalizeAddress } from '@inlet/config';
+import { type IpAddress, type IpRanges, normalizeAddress } from './ip-ranges.js';
 
 const MAPPED_PREFIX = '::ffff:';
 
