@@ -7,6 +7,7 @@ import {
   type EventSummary,
   getEventView,
   isConnectionError,
+  pingDatabase,
   type Sql,
   searchEvents,
 } from '@inlet/db';
@@ -299,7 +300,7 @@ export function createApp(deps: DashboardDeps): Hono<DashboardAppEnv> {
         () => false,
       ),
       within(
-        deps.sql`select 1`.then(() => true),
+        pingDatabase(deps.sql).then(() => true),
         1000,
       ).catch(() => false),
     ]);

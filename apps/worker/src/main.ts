@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { ConfigError, loadSources, type Sources } from '@inlet/config';
-import { createSql, isPermissionDenied, isSchemaMissing, sslOptionsFor } from '@inlet/db';
+import { checkEventsTable, createSql, isPermissionDenied, isSchemaMissing, sslOptionsFor } from '@inlet/db';
 import { createEventQueue, createRedis, watchEvictionPolicy } from '@inlet/queue';
 import { pino } from 'pino';
 import { parseWorkerEnv } from './env.js';
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   });
   // Jobs wait for the database either way; this says at once why it cannot be reached, such as a
   // certificate that does not verify, rather than when the first event arrives.
-  sql`select 1 from webhook_events limit 0`.catch((error: NodeJS.ErrnoException) => {
+  checkEventsTable(sql).catch((error: NodeJS.ErrnoException) => {
     const fields = { err: error.message, code: error.code };
     if (isSchemaMissing(error)) {
       logger.error(fields, 'the events table is missing: run npm run migrate (events wait for it meanwhile)');
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const ready = async (): Promise<boolean> => {
     try {
       // Ready only once the events table is there: a worker on an unmigrated database stores nothing.
-      const [pong] = await Promise.all([connection.ping(), sql`select 1 from webhook_events limit 0`]);
+      const [pong] = await Promise.all([connection.ping(), checkEventsTable(sql)]);
       return pong === 'PONG';
     } catch {
       return false;

@@ -175,3 +175,54 @@ export async function countEvents(sql: Queryable, source?: string): Promise<numb
 function eventKey(source: string, eventId: string): string {
   return JSON.stringify([source, eventId]);
 }
+
+/** What a range replay reads of a row, plus received_at as the database's own text for its cursor. */
+const replayPageRowSchema = storedEventSchema
+  .pick({
+    id: true,
+    source: true,
+    event_id: true,
+    event_type: true,
+    headers: true,
+    body: true,
+    received_at: true,
+  })
+  .extend({ cursor_at: z.string() });
+export type ReplayPageRow = z.infer<typeof replayPageRowSchema>;
+
+/** Where the next page starts: after this row's `cursor_at` and `id`. */
+export interface ReplayPageCursor {
+  readonly at: string;
+  readonly id: string;
+}
+
+export interface ReplayPageQuery {
+  readonly source: string;
+  /** Inclusive. */
+  readonly since: Date;
+  /** Exclusive. */
+  readonly until: Date;
+  readonly after?: ReplayPageCursor | undefined;
+  readonly limit: number;
+}
+
+/**
+ * One page of a source's events received in [since, until), oldest first, keyed on
+ * (received_at, id). The cursor keeps received_at as the database's own text, sent back as text
+ * (postgres.js would turn a timestamptz parameter into a JS Date): a Date cuts microseconds off,
+ * and the next page would start before the row the last one ended on.
+ */
+export async function readReplayPage(sql: Queryable, query: ReplayPageQuery): Promise<ReplayPageRow[]> {
+  const { after } = query;
+  const keyset =
+    after === undefined
+      ? sql``
+      : sql`AND (received_at, id) > (${after.at}::text::timestamptz, ${after.id}::uuid)`;
+  const rows = await sql<Record<string, unknown>[]>`
+    SELECT id, source, event_id, event_type, headers, body, received_at, received_at::text AS cursor_at
+    FROM webhook_events
+    WHERE source = ${query.source} AND received_at >= ${query.since} AND received_at < ${query.until} ${keyset}
+    ORDER BY received_at, id
+    LIMIT ${query.limit}`;
+  return rows.map((raw) => replayPageRowSchema.parse(raw));
+}

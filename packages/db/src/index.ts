@@ -29,9 +29,14 @@ export {
   insertEvent,
   insertEvents,
   type NewEvent,
+  type ReplayPageCursor,
+  type ReplayPageQuery,
+  type ReplayPageRow,
+  readReplayPage,
   type StoredEvent,
   storedEventSchema,
 } from './events.js';
+export { checkEventsTable, pingDatabase } from './health.js';
 export {
   loadMigrations,
   type MigrateOptions,

@@ -1,7 +1,6 @@
-import { getEvent, type Queryable, type StoredEvent, storedEventSchema } from '@inlet/db';
+import { getEvent, type Queryable, type ReplayPageCursor, readReplayPage, type StoredEvent } from '@inlet/db';
 import { type EventJob, eventJobOptions, replayJobIdFor } from '@inlet/queue';
 import type { Queue } from 'bullmq';
-import { z } from 'zod';
 import { ReplayError } from './replay-error.js';
 
 export interface ReplayDeps {
@@ -29,19 +28,6 @@ const DEFAULT_BATCH_SIZE = 500;
 const MAX_BATCH_SIZE = 10_000;
 
 type ReplayRow = Pick<StoredEvent, 'source' | 'event_id' | 'event_type' | 'headers' | 'body' | 'received_at'>;
-
-/** What a range replay reads of a row, plus received_at as the database's own text for the cursor. */
-const pageRowSchema = storedEventSchema
-  .pick({
-    id: true,
-    source: true,
-    event_id: true,
-    event_type: true,
-    headers: true,
-    body: true,
-    received_at: true,
-  })
-  .extend({ cursor_at: z.string() });
 
 /** The job that makes the worker process a stored event again, exactly as it was first received. */
 export function eventJobFromRow(row: ReplayRow): EventJob {
@@ -94,25 +80,11 @@ export async function replayEvents(
     );
   }
 
-  const { sql } = deps;
-  // The cursor keeps received_at as the database's own text, sent as text (postgres.js would turn a
-  // timestamptz parameter into a JS Date): a Date cuts microseconds off, and the next page would
-  // start before the row the last one ended on.
-  let cursor: { at: string; id: string } | undefined;
+  let cursor: ReplayPageCursor | undefined;
   let enqueued = 0;
   for (;;) {
-    const after =
-      cursor === undefined
-        ? sql``
-        : sql`AND (received_at, id) > (${cursor.at}::text::timestamptz, ${cursor.id}::uuid)`;
-    const rows = await sql<Record<string, unknown>[]>`
-      SELECT id, source, event_id, event_type, headers, body, received_at, received_at::text AS cursor_at
-      FROM webhook_events
-      WHERE source = ${source} AND received_at >= ${since} AND received_at < ${until} ${after}
-      ORDER BY received_at, id
-      LIMIT ${batchSize}`;
-    if (rows.length === 0) break;
-    const page = rows.map((raw) => pageRowSchema.parse(raw));
+    const page = await readReplayPage(deps.sql, { source, since, until, after: cursor, limit: batchSize });
+    if (page.length === 0) break;
     await deps.queue.addBulk(
       page.map((row) => ({
         name: row.source,
@@ -123,7 +95,7 @@ export async function replayEvents(
     enqueued += page.length;
     const last = page[page.length - 1];
     if (last !== undefined) cursor = { at: last.cursor_at, id: last.id };
-    if (rows.length < batchSize) break;
+    if (page.length < batchSize) break;
   }
   return { enqueued };
 }
