@@ -34,8 +34,32 @@ async function waitReady(url, child, name, headers = {}, timeoutMs = 30_000) {
   }
 }
 
-/** Runs an app with its output prefixed by its name. */
-function runApp(name, script, env, nodeFlags = []) {
+const APP_COLOURS = { ingest: 36, worker: 35, dashboard: 33 };
+/**
+ * Makes an app's lines readable: the apps log JSON, as they should in production, and at a terminal
+ * each pino record becomes one line. pino-pretty is loaded only once dependencies are installed.
+ */
+async function lineFormatter() {
+  const { default: pinoPretty } = await import('pino-pretty');
+  const pretty = pinoPretty.prettyFactory({
+    colorize: Boolean(process.stdout.isTTY),
+    translateTime: 'HH:MM:ss.l',
+    ignore: 'pid,hostname,app',
+    singleLine: true,
+  });
+  return (line) => {
+    if (!line.startsWith('{')) return line;
+    try {
+      return pretty(line).trimEnd();
+    } catch {
+      return line;
+    }
+  };
+}
+
+/** Runs an app with its output prefixed by its name, in a colour of its own at a terminal. */
+function runApp(name, script, env, readable, nodeFlags = []) {
+  const label = process.stdout.isTTY ? `\x1b[${APP_COLOURS[name] ?? 37}m[${name}]\x1b[0m` : `[${name}]`;
   const child = spawn(process.execPath, [...nodeFlags, script], {
     cwd: root,
     env,
@@ -47,7 +71,7 @@ function runApp(name, script, env, nodeFlags = []) {
       pending += chunk.toString();
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
-      for (const line of lines) process.stdout.write(`[${name}] ${line}\n`);
+      for (const line of lines) process.stdout.write(`${label} ${readable(line)}\n`);
     });
   }
   return child;
@@ -55,6 +79,7 @@ function runApp(name, script, env, nodeFlags = []) {
 
 async function main() {
   ensureInstalledAndBuilt(root);
+  const readable = await lineFormatter();
   const services = await ensureServices({ dataDir: path.join(root, '.inlet') });
   const sourcesFile = path.resolve(root, process.env.INLET_SOURCES ?? 'inlet.sources.json');
   if (!existsSync(sourcesFile)) {
@@ -99,12 +124,12 @@ async function main() {
 
   try {
     execFileSync(process.execPath, [cli, 'migrate'], { cwd: root, env, stdio: 'inherit' });
-    const ingest = runApp('ingest', 'apps/ingest/dist/main.js', env);
+    const ingest = runApp('ingest', 'apps/ingest/dist/main.js', env, readable);
     const { workerNodeFlags } = await import(
       pathToFileURL(path.join(root, 'apps/worker/dist/node-flags.js')).href
     );
-    const worker = runApp('worker', 'apps/worker/dist/main.js', env, workerNodeFlags);
-    const dashboard = runApp('dashboard', 'apps/dashboard/dist/main.js', env);
+    const worker = runApp('worker', 'apps/worker/dist/main.js', env, readable, workerNodeFlags);
+    const dashboard = runApp('dashboard', 'apps/dashboard/dist/main.js', env, readable);
     children.push(ingest, worker, dashboard);
     for (const [name, child] of [
       ['ingest', ingest],

@@ -49,6 +49,8 @@ describe('npm start', () => {
       PORT: String(await freePort()),
       WORKER_METRICS_PORT: String(await freePort()),
       DASHBOARD_PORT: String(await freePort()),
+      // As a user runs it: the apps' info lines are what npm start shows.
+      LOG_LEVEL: 'info',
     };
     start = runNode('scripts/start.mjs', env);
     const running = start;
@@ -63,6 +65,10 @@ describe('npm start', () => {
     // It wrote an example sources file, since there was none.
     const written = JSON.parse(await readFile(sourcesFile, 'utf8')) as { sources: Record<string, unknown> };
     expect(Object.keys(written.sources)).toContain('acme');
+    // Each app's log records are one readable line under its name, not raw JSON.
+    expect(running.output()).toMatch(/^\[ingest\] \[[\d:.]+\] INFO: ingest listening /m);
+    expect(running.output()).toMatch(/^\[worker\] \[[\d:.]+\] INFO: worker running /m);
+    expect(running.output()).not.toMatch(/^\[(ingest|worker|dashboard)\] \{"level"/m);
 
     const command = /^\s+npx inlet (send .*)$/m.exec(running.output())?.[1];
     expect(command).toBeDefined();
