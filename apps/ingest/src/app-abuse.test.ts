@@ -13,6 +13,7 @@ import { createIngestServer } from './ingest-server.js';
 import { createIngestMetrics } from './metrics.js';
 import { createMetricsApp } from './metrics-server.js';
 import { SourceRateLimiter } from './rate-limiter.js';
+import { signatureHeaders } from './test-signing.js';
 
 const sources = parseSources({
   sources: {
@@ -28,16 +29,9 @@ const sources = parseSources({
 
 let counter = 0;
 function delivery(sourceName: string): RequestInit {
-  const source = sources.get(sourceName);
-  if (!source) throw new Error(`no source ${sourceName}`);
   counter += 1;
   const body = JSON.stringify({ n: counter, at: Date.now() });
-  const signature = source.provider.sign(
-    { body, secret: source.settings.secrets[0] ?? '', timestamp: Math.floor(Date.now() / 1000), id: 'x' },
-    source.settings,
-  );
-  if (signature instanceof Promise) throw new Error('synchronous signers only');
-  return { method: 'POST', body, headers: { 'content-type': 'application/json', ...signature } };
+  return { method: 'POST', body, headers: signatureHeaders(sources, sourceName, body) };
 }
 
 function forged(): RequestInit {

@@ -20,6 +20,7 @@ import { BacklogMonitor } from './backlog-monitor.js';
 import { BodyBudget } from './body-budget.js';
 import { createIngestMetrics } from './metrics.js';
 import { SourceRateLimiter } from './rate-limiter.js';
+import { signatureHeaders } from './test-signing.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -49,19 +50,12 @@ const sources = parseSources({
 
 let counter = 0;
 function delivery(sourceName: string, extraHeaders: Record<string, string> = {}): RequestInit {
-  const source = sources.get(sourceName);
-  if (!source) throw new Error(`no source ${sourceName}`);
   counter += 1;
   const body = JSON.stringify({ n: counter, at: Date.now() });
-  const signature = source.provider.sign(
-    { body, secret: source.settings.secrets[0] ?? '', timestamp: Math.floor(Date.now() / 1000), id: 'x' },
-    source.settings,
-  );
-  if (signature instanceof Promise) throw new Error('synchronous signers only');
   return {
     method: 'POST',
     body,
-    headers: { 'content-type': 'application/json', ...signature, ...extraHeaders },
+    headers: { ...signatureHeaders(sources, sourceName, body), ...extraHeaders },
   };
 }
 

@@ -13,6 +13,7 @@ import { createIngestServer, type IngestServer } from './ingest-server.js';
 import { createIngestMetrics } from './metrics.js';
 import { SourceRateLimiter } from './rate-limiter.js';
 import { SlowBodyGuard } from './slow-body-guard.js';
+import { signatureHeaders } from './test-signing.js';
 
 const MiB = 1024 * 1024;
 
@@ -31,16 +32,9 @@ const sources = parseSources({
 let counter = 0;
 /** A signed delivery's body and headers. */
 function signed(sourceName: string, padBytes = 0): { body: string; headers: Record<string, string> } {
-  const source = sources.get(sourceName);
-  if (!source) throw new Error(`no source ${sourceName}`);
   counter += 1;
   const body = JSON.stringify({ n: counter, pad: 'p'.repeat(padBytes) });
-  const signature = source.provider.sign(
-    { body, secret: source.settings.secrets[0] ?? '', timestamp: Math.floor(Date.now() / 1000), id: 'x' },
-    source.settings,
-  );
-  if (signature instanceof Promise) throw new Error('synchronous signers only');
-  return { body, headers: { 'content-type': 'application/json', ...signature } };
+  return { body, headers: signatureHeaders(sources, sourceName, body) };
 }
 
 /** One raw connection: its first status line (0 when closed without an answer). */
