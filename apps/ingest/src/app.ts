@@ -355,11 +355,12 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
     client: string | undefined,
     window: WindowState | undefined,
   ): Promise<Response> {
-    if (!bodyBudget) return acceptHeld(c, source, requestId, window);
+    const declared = declaredLength(c.req.header('content-length'));
+    if (!bodyBudget) return acceptHeld(c, source, requestId, window, declared);
     // The body's bytes count against the budget, as they arrive, until the delivery is answered.
-    const lease = bodyBudget.lease(client, declaredLength(c.req.header('content-length')));
+    const lease = bodyBudget.lease(client, declared);
     try {
-      return await acceptHeld(c, source, requestId, window, lease);
+      return await acceptHeld(c, source, requestId, window, declared, lease);
     } finally {
       lease.release();
     }
@@ -370,6 +371,7 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
     source: Source,
     requestId: string,
     window: WindowState | undefined,
+    declared: number | undefined,
     lease?: BodyLease,
   ): Promise<Response> {
     const started = performance.now();
@@ -377,7 +379,7 @@ export function createApp(deps: IngestDeps): Hono<AppEnv> {
       c.req,
       incomingOf(c),
       source.maxBodyBytes,
-      declaredLength(c.req.header('content-length')),
+      declared,
       lease,
       slowBodyGuard,
     );
